@@ -1,0 +1,35 @@
+"""whodirected: recognise a film's director from a screenshot.
+
+The library API; the ``whodirected`` command only wraps it::
+
+    from whodirected import ExtractConfig, Video, extract_library
+    summary = extract_library("films/", "frames/", ExtractConfig(every=2.0))
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "Config": "config",
+    "ExtractConfig": "config",
+    "load_config": "config",
+    "Video": "video",
+    "VideoError": "video",
+    "extract_library": "extract",
+    "process_film": "extract",
+    "discover": "sources",
+    "read_manifest": "manifest",
+    "make_library": "demo",
+}
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    """Import API names on first use, so ``whodirected --version`` stays instant."""
+    if name in _API:
+        return getattr(import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

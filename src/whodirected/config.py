@@ -1,0 +1,114 @@
+"""Every default in one place: dataclasses overridable by a TOML file and by flags.
+
+Precedence is ``defaults < TOML file < command-line flags``. A TOML file has one
+table per pipeline step, named like the dataclasses below::
+
+    [extract]
+    every = 2.0
+    max_side = 512
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SamplingMode = Literal["every", "per-film", "shots"]
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """How frames are chosen from films and written to disk."""
+
+    mode: SamplingMode = "every"
+    every: float = 2.0  # seconds between frames in "every" mode
+    per_film: int = 50  # frames spread over a film in "per-film" mode
+    frames_per_shot: int = 1  # frames inside each shot in "shots" mode
+    shot_threshold: float = 27.0  # PySceneDetect ContentDetector threshold
+    min_shot_seconds: float = 0.5  # shorter shots are merged by the detector
+    skip_edges: float = 0.0  # fraction of the film skipped at each end (0 to <0.5)
+    drop_black: bool = True
+    black_max_std: float = 6.0  # luma std (0-255) below which a frame is near-uniform
+    black_max_mean: float = 18.0  # mean luma (0-255) below which a frame counts as black
+    drop_credits: bool = True
+    credits_min_dark: float = 0.80  # fraction of near-black pixels on a credits card
+    credits_max_saturation: float = 0.20  # mean saturation of the non-dark (text) pixels
+    drop_duplicates: bool = True
+    duplicate_distance: int = 8  # max Hamming distance of 64-bit perceptual hashes
+    max_side: int = 768  # longest side of saved frames, in pixels (0 keeps full size)
+    jpeg_quality: int = 90
+    seek_gap: float = 3.0  # seconds: farther targets are reached by seeking, nearer by decoding
+
+    def settings_hash(self) -> str:
+        """A short hash of every setting that changes the output frames."""
+        return hashlib.blake2b(
+            json.dumps(dataclasses.asdict(self), sort_keys=True).encode(), digest_size=8
+        ).hexdigest()
+
+    def validate(self) -> ExtractConfig:
+        """Raise ``ValueError`` with a readable message for impossible settings."""
+        if self.mode not in ("every", "per-film", "shots"):
+            raise ValueError(f"unknown sampling mode {self.mode!r}")
+        if self.every <= 0:
+            raise ValueError("--every must be a positive number of seconds")
+        if self.per_film < 1 or self.frames_per_shot < 1:
+            raise ValueError("frame counts must be at least 1")
+        if not 0 <= self.skip_edges < 0.5:
+            raise ValueError("--skip-edges must be a fraction in [0, 0.5)")
+        if not 1 <= self.jpeg_quality <= 100:
+            raise ValueError("--quality must be between 1 and 100")
+        if self.max_side < 0:
+            raise ValueError("--max-side must be 0 (full size) or a positive pixel count")
+        return self
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings of all steps."""
+
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+
+
+T = TypeVar("T")
+
+
+def override(obj: T, **values: Any) -> T:
+    """Return a copy of dataclass ``obj`` with the non-``None`` values replaced."""
+    known = {f.name for f in fields(obj)}  # type: ignore[arg-type]
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown setting(s) for {type(obj).__name__}: {', '.join(sorted(unknown))}")
+    return dataclasses.replace(obj, **{k: v for k, v in values.items() if v is not None})  # type: ignore[type-var]
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Defaults, updated by the TOML file at ``path`` when given."""
+    config = Config()
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid TOML: {exc}") from None
+    sections = {f.name for f in fields(config)}
+    for name, values in data.items():
+        if name not in sections:
+            raise ValueError(f"{path}: unknown section [{name}] (known: {', '.join(sorted(sections))})")
+        config = dataclasses.replace(config, **{name: override(getattr(config, name), **values)})
+    return config

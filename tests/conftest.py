@@ -1,0 +1,71 @@
+"""Shared fixtures: real video files encoded with PyAV, and a small generated demo library."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from whodirected.demo import make_library
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+REAL_CLIPS = SHARED / "data" / "real-clips"
+
+
+def encode(
+    path: Path,
+    frames: Sequence[np.ndarray] | Callable[[int], np.ndarray],
+    count: int | None = None,
+    fps: int = 10,
+    codec: str = "libx264",
+    sar: Fraction | None = None,
+    gop: int | None = None,
+) -> Path:
+    """Encode RGB frames (a list, or a function of the frame index) into a real video file."""
+    count = len(frames) if count is None else count  # type: ignore[arg-type]
+    first = frames(0) if callable(frames) else frames[0]
+    height, width = first.shape[:2]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if sar is not None:
+            stream.codec_context.sample_aspect_ratio = sar
+        if gop is not None:
+            stream.codec_context.gop_size = gop
+        for i in range(count):
+            pixels = frames(i) if callable(frames) else frames[i]
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.fixture(scope="session")
+def encode_video() -> Callable[..., Path]:
+    return encode
+
+
+@pytest.fixture(scope="session")
+def demo_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two directors (one with a non-ASCII name) x two films x 6 s; read-only for tests."""
+    root = tmp_path_factory.mktemp("demo") / "library"
+    make_library(root, directors=2, films=2, seconds=6, seed=1)
+    return root
+
+
+@pytest.fixture
+def library_copy(demo_library: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the demo library."""
+    return Path(shutil.copytree(demo_library, tmp_path / "library"))
+
+
+@pytest.fixture(scope="session")
+def real_clips() -> Path:
+    if not REAL_CLIPS.is_dir():
+        pytest.skip(f"real footage not present at {REAL_CLIPS} (the ../shared folder)")
+    return REAL_CLIPS

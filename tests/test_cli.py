@@ -1,0 +1,49 @@
+"""The command line as users run it: real subprocesses, real exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from whodirected import __version__
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "whodirected.cli", *args], capture_output=True, text=True)
+
+
+def test_version_and_help() -> None:
+    assert run("--version").stdout.strip() == f"whodirected {__version__}"
+    for command in ([], ["extract"], ["demo-library"]):
+        result = run(*command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_extract_exit_codes(demo_library: Path, library_copy: Path, tmp_path: Path) -> None:
+    ok = run("extract", str(demo_library), str(tmp_path / "ok"), "--per-film", "4")
+    assert ok.returncode == 0, ok.stderr
+    assert "Agnès Varda" in ok.stderr and (tmp_path / "ok" / "manifest.csv").exists()
+
+    (library_copy / "Wes Anderson" / "broken.mov").write_bytes(b"\x00" * 1000)
+    failed = run("extract", str(library_copy), str(tmp_path / "bad"), "--per-film", "4")
+    assert failed.returncode == 1 and "broken.mov" in failed.stderr
+    assert (tmp_path / "bad" / "manifest.csv").exists()
+
+    missing = run("extract", str(tmp_path / "nowhere"), str(tmp_path / "x"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    inside = run("extract", str(demo_library), str(demo_library / "frames"))
+    assert inside.returncode == 2 and "inside the library" in inside.stderr
+    both = run("extract", str(demo_library), str(tmp_path / "y"), "--every", "1", "--shots")
+    assert both.returncode == 2 and "one sampling mode" in both.stderr
+    bad_value = run("extract", str(demo_library), str(tmp_path / "z"), "--skip-edges", "0.9")
+    assert bad_value.returncode == 2 and "skip-edges" in bad_value.stderr
+
+
+def test_config_file_is_used_and_flags_win(demo_library: Path, tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text('[extract]\nmode = "per-film"\nper_film = 5\nmax_side = 192\n')
+    result = run(
+        "extract", str(demo_library), str(tmp_path / "out"), "--config", str(config), "--max-side", "96"
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = (tmp_path / "out" / "manifest.csv").read_text(encoding="utf-8")
+    assert ",96,54," in manifest and '""per_film"": 5' in manifest

@@ -1,0 +1,99 @@
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from whodirected.video import Video, VideoError
+
+
+def counter_frame(i: int) -> np.ndarray:
+    """Frame ``i`` is a flat grey of level 40 + 4 i: its brightness tells its index."""
+    return np.full((96, 128, 3), 40 + 4 * i, np.uint8)
+
+
+@pytest.fixture
+def counter_video(tmp_path: Path, encode_video) -> Path:
+    return encode_video(tmp_path / "counter.mp4", counter_frame, count=50, fps=10, gop=12)
+
+
+@pytest.mark.parametrize("seek_gap", [0.0, 100.0])  # always seek / never seek
+def test_sample_returns_the_frame_shown_at_each_time(counter_video: Path, seek_gap: float) -> None:
+    with Video(counter_video, seek_gap=seek_gap) as video:
+        assert video.fps == 10 and video.duration == pytest.approx(5.0, abs=0.11)
+        frames = list(video.sample([3.0, 0.0, 1.25, 4.9, 3.0]))
+    assert [f.target for f in frames] == [0.0, 1.25, 3.0, 4.9]
+    for frame in frames:
+        index = round(frame.time * 10)
+        assert abs(frame.time - frame.target) <= 0.05 + 1e-9  # the nearest frame
+        level = np.asarray(frame.image, np.float32).mean()
+        assert level == pytest.approx(40 + 4 * index, abs=2.5)
+
+
+def test_non_square_pixels_are_stretched_to_display_aspect(tmp_path: Path, encode_video) -> None:
+    path = encode_video(tmp_path / "anamorphic.mp4", [counter_frame(0)] * 5, sar=Fraction(4, 3))
+    with Video(path) as video:
+        image = next(video.sample([0.0])).image
+    assert image.size == (171, 96)  # 128 x 4/3 wide
+
+
+def test_letterbox_bars_are_kept_as_encoded(tmp_path: Path, encode_video) -> None:
+    frame = np.zeros((90, 160, 3), np.uint8)
+    frame[12:78] = 180  # a 2.39:1 picture inside a 16:9 frame
+    path = encode_video(tmp_path / "letterbox.mp4", [frame] * 5)
+    with Video(path) as video:
+        image = np.asarray(next(video.sample([0.2])).image)
+    assert image.shape[:2] == (90, 160)
+    assert image[:8].mean() < 10 and image[20:70].mean() > 150
+
+
+def test_rotation_metadata_matches_ffmpeg(tmp_path: Path, encode_video) -> None:
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    frame = np.zeros((96, 128, 3), np.uint8)
+    frame[:, :64] = (250, 250, 250)  # white left half, black right half
+    plain = encode_video(tmp_path / "plain.mp4", [frame] * 5)
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-display_rotation", "90", "-i", plain, "-c", "copy", rotated], check=True
+    )
+    reference = tmp_path / "reference.png"  # the ffmpeg program applies the rotation itself
+    subprocess.run([ffmpeg, "-v", "error", "-i", rotated, "-frames:v", "1", reference], check=True)
+    with Video(rotated) as video:
+        ours = np.asarray(next(video.sample([0.0])).image, np.float32)
+    theirs = np.asarray(Image.open(reference).convert("RGB"), np.float32)
+    assert ours.shape == theirs.shape == (128, 96, 3)
+    assert np.abs(ours - theirs).mean() < 8
+
+
+def test_empty_audio_only_and_garbage_files_raise_clear_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.mkv"
+    garbage.write_bytes(np.random.default_rng(0).bytes(50_000))
+    audio = tmp_path / "audio.m4a"
+    with av.open(str(audio), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=44100)
+        for i in range(20):
+            samples = np.zeros((1, 1024), np.float32)
+            frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, i * 1024
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    for path, message in [(empty, "empty file"), (garbage, "cannot open"), (audio, "no video stream")]:
+        with pytest.raises(VideoError, match=message) as info:
+            Video(path)
+        assert str(path) in str(info.value)
+
+
+def test_truncated_mkv_fails_when_a_frame_is_missing(tmp_path: Path, encode_video) -> None:
+    rng = np.random.default_rng(0)
+    path = encode_video(
+        tmp_path / "whole.mkv", lambda i: rng.integers(0, 255, (96, 128, 3), np.uint8), count=50
+    )
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    with Video(cut) as video, pytest.raises(VideoError, match="truncated"):
+        list(video.sample([0.5, 4.5]))
