@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import av
-
 from _common import demo_library, real_clips
+
 from whodirected.config import ExtractConfig
 from whodirected.extract import extract_library
 from whodirected.sampling import uniform

@@ -149,6 +149,136 @@ def extract(
         raise typer.Exit(1)
 
 
+def _embed_settings(config: Path | None, **flags):
+    from .config import load_config, override
+
+    try:
+        return override(load_config(config).embed, **flags)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _dataset(path: Path):
+    from .dataset import DatasetError, load_dataset
+
+    try:
+        dataset = load_dataset(path)
+    except DatasetError as exc:
+        raise _fail(str(exc), 2) from None
+    from .console import console
+
+    for warning in dataset.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return dataset
+
+
+def _features(dataset, settings, store: Path | None):
+    """Embed through the cache with a progress bar; exit 2 for a backbone that cannot run."""
+    from .backbones import BackboneError
+    from .console import EmbedProgress
+    from .embed import embed_dataset
+
+    store = store or dataset.root / ".whodirected" / "features"
+    try:
+        with EmbedProgress() as progress:
+            return embed_dataset(
+                dataset,
+                settings.backbone,
+                store,
+                settings.batch_size,
+                settings.device,
+                settings.max_pixels,
+                on_progress=progress.update,
+            )
+    except BackboneError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+BackboneOption = Annotated[
+    str | None,
+    typer.Option("--backbone", "-b", help="Backbone name; combine with +, see `whodirected backbones`."),
+]
+
+
+@app.command()
+def backbones() -> None:
+    """List the feature backbones: size, input, where the weights come from, licence."""
+    from rich.table import Table
+
+    from .backbones import list_backbones
+    from .config import EmbedConfig
+    from .console import console
+
+    table = Table(title=f"Backbones (default: {EmbedConfig().backbone})", title_justify="left")
+    for column in ("name", "features", "input", "here", "weights", "licence"):
+        table.add_column(column, no_wrap=column == "name")
+    for spec in list_backbones():
+        here = (
+            "yes"
+            if spec.available() and spec.bundled
+            else "download"
+            if spec.available()
+            else "not installed"
+        )
+        table.add_row(spec.name, str(spec.dim), f"{spec.input_size}px", here, spec.weights, spec.licence)
+    console.print(table)
+
+
+@app.command()
+def embed(
+    dataset: Annotated[
+        Path, typer.Argument(help="A manifest.csv (or its folder), or <Director>/<Film>/*.jpg folders.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Feature store folder (default: DATASET/.whodirected/features)."),
+    ] = None,
+    backbone: BackboneOption = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Frames per forward pass.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Turn frames into features, cached: a rerun computes nothing, new frames only themselves."""
+    settings = _embed_settings(config, backbone=backbone, batch_size=batch_size, device=device)
+    data = _dataset(dataset)
+    features = _features(data, settings, output)
+    from .console import print_embed_summary
+
+    print_embed_summary(features.summary, features.matrix.shape[1])
+    if features.summary.skipped:
+        raise typer.Exit(1)
+
+
+@app.command()
+def explore(
+    dataset: Annotated[
+        Path, typer.Argument(help="A manifest.csv (or its folder), or <Director>/<Film>/*.jpg folders.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML report to write.")] = Path(
+        "report.html"
+    ),
+    backbone: BackboneOption = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Feature store folder (default: DATASET/.whodirected/features).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write a one-file HTML report: counts, imbalance warnings, contact sheets, style, a map."""
+    from dataclasses import replace
+
+    from .console import console
+    from .explore import imbalance_warnings, write_report
+
+    settings = _embed_settings(config, backbone=backbone)
+    data = _dataset(dataset)
+    style_features = _features(data, replace(settings, backbone="style"), features)
+    map_features = _features(data, settings, features)
+    path = write_report(data, output, style_features, map_features, settings.backbone)
+    for warning in imbalance_warnings(data)[len(data.warnings) :]:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"report → {path}", highlight=False)
+
+
 def main() -> None:
     app()
 

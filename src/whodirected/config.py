@@ -76,10 +76,21 @@ class ExtractConfig:
 
 
 @dataclass(frozen=True)
+class EmbedConfig:
+    """How frames become features."""
+
+    backbone: str = "efficientnet-lite0+style"
+    batch_size: int = 32
+    device: str | None = None  # None: "cuda" when available, else "cpu"
+    max_pixels: int = 60_000_000  # images larger than this are refused unread
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings of all steps."""
 
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
 
 
 T = TypeVar("T")

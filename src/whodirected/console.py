@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from .embed import EmbedSummary
 from .extract import ExtractSummary, FilmResult
 from .filters import FILTERS
 
@@ -73,3 +82,48 @@ def print_extract_summary(summary: ExtractSummary) -> None:
         console.print(f"[red]{len(summary.errors)} film(s) failed:[/]", highlight=False)
         for error in summary.errors:
             console.print(f"  {error}", highlight=False)
+
+
+class EmbedProgress:
+    """One bar per backbone, with frames/s."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]embed[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> EmbedProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, backbone: str, done: int, total: int) -> None:
+        if backbone not in self._tasks:
+            self._tasks[backbone] = self._progress.add_task(backbone, total=total, rate="")
+        task = self._tasks[backbone]
+        elapsed = self._progress.tasks[task].elapsed or 0.0
+        self._progress.update(task, completed=done, rate=f"{done / elapsed:.1f} frames/s" if elapsed > 0.5 else "")
+
+
+def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
+    for line in summary.corrupt + summary.skipped:
+        console.print(f"[yellow]skipped:[/] {line}", highlight=False)
+    for name, computed in summary.computed.items():
+        console.print(
+            f"{name}: {computed} computed, {summary.cached.get(name, 0)} from cache", highlight=False
+        )
+    rate = f" ({sum(summary.computed.values()) / summary.seconds:.1f} frames/s)" if summary.seconds else ""
+    console.print(
+        f"{summary.frames - len(summary.skipped)} of {summary.frames} frames embedded, {dim} features each, "
+        f"in {summary.seconds:.1f} s{rate}; {len(summary.skipped)} unreadable skipped",
+        highlight=False,
+    )

@@ -106,9 +106,7 @@ class FilmResult:
     reused: bool = False  # up to date from an earlier run, nothing recomputed
 
 
-def process_film(
-    source: FilmSource, dst: str | Path, config: ExtractConfig, threads: int = 0
-) -> FilmResult:
+def process_film(source: FilmSource, dst: str | Path, config: ExtractConfig, threads: int = 0) -> FilmResult:
     """Extract one film unless an earlier run already did with the same file and settings.
 
     Never raises for a bad film: the error is returned, so one film fails alone.
