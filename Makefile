@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/whodirected demo-library $(DEMO)/library --directors 3 --films 3 --seconds 12 --seed 0
 	$(BIN)/whodirected extract $(DEMO)/library $(DEMO)/frames --every 1.0
+	$(BIN)/whodirected train $(DEMO)/frames -o $(DEMO)/model --plot $(DEMO)/training.png
+	$(BIN)/whodirected evaluate $(DEMO)/frames -o $(DEMO)/evaluation
+	$(BIN)/whodirected explore $(DEMO)/frames -o $(DEMO)/report.html
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
@@ -28,6 +31,8 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/extract.py
+	$(BIN)/python benchmarks/embed.py
+	$(BIN)/python benchmarks/train.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

@@ -161,7 +161,9 @@ def create(name: str, device: str | None = None, random_weights: bool = False) -
         raise BackboneError(f"{name}: create() builds one backbone; use parts() for combinations")
     spec = REGISTRY[single]
     if not spec.available():
-        raise BackboneError(f"backbone {single} needs the Python package '{spec.requires}' (weights: {spec.weights})")
+        raise BackboneError(
+            f"backbone {single} needs the Python package '{spec.requires}' (weights: {spec.weights})"
+        )
     if spec.name != "style":
         import torch
 

@@ -279,6 +279,130 @@ def explore(
     console.print(f"report → {path}", highlight=False)
 
 
+def _train_settings(config: Path | None, **flags):
+    from .config import load_config, override
+
+    try:
+        return override(load_config(config).train, **flags)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _labelled(dataset: Path, embed_settings, store: Path | None):
+    from .train import TrainError, dataset_warnings, labelled
+
+    data = _dataset(dataset)
+    try:
+        result = labelled(data, _features(data, embed_settings, store))
+    except TrainError as exc:
+        raise _fail(str(exc), 2) from None
+    from .console import console
+
+    for warning in dataset_warnings(result):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return data, result
+
+
+HeadOption = Annotated[str | None, typer.Option("--head", help="logistic (default), mlp or sgd-linear.")]
+EpochsOption = Annotated[int | None, typer.Option(help="sgd-linear: training epochs.")]
+LearningRateOption = Annotated[float | None, typer.Option("--lr", help="mlp/sgd-linear: learning rate.")]
+HiddenOption = Annotated[
+    int | None, typer.Option(help="sgd-linear: add a dense layer of this size (e.g. 128).")
+]
+
+
+@app.command()
+def train(
+    dataset: Annotated[
+        Path, typer.Argument(help="A manifest.csv (or its folder), or <Director>/<Film>/*.jpg folders.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder to write.")] = Path("model"),
+    backbone: BackboneOption = None,
+    head: HeadOption = None,
+    epochs: EpochsOption = None,
+    lr: LearningRateOption = None,
+    hidden: HiddenOption = None,
+    batch_size: Annotated[int | None, typer.Option(help="sgd-linear: mini-batch size.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Save the training figure (PNG) here.")] = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Feature store folder (default: DATASET/.whodirected/features).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fit a classifier head on cached features and save the model (no pickle)."""
+    from .console import console
+
+    embed_settings = _embed_settings(config, backbone=backbone)
+    settings = _train_settings(
+        config, head=head, epochs=epochs, learning_rate=lr, hidden=hidden, batch_size=batch_size, seed=seed
+    )
+    data, labelled_data = _labelled(dataset, embed_settings, features)
+    from .classifier import HEADS
+    from .model import Model
+    from .train import fit, train_meta
+
+    if settings.head not in HEADS:
+        raise _fail(f"unknown head {settings.head!r}; choose from {', '.join(HEADS)}", 2)
+    scaler, fitted = fit(labelled_data, settings)
+    meta = train_meta(data, labelled_data, embed_settings, settings)
+    model = Model(
+        labelled_data.classes, embed_settings.backbone, labelled_data.features.blocks, scaler, fitted, meta
+    )
+    try:
+        path = model.save(output)
+    except OSError as exc:
+        raise _fail(f"{output}: cannot write the model ({exc.strerror or exc})", 1) from None
+    if plot:
+        from .plots import training_figure
+
+        training_figure(fitted.history, plot, settings.head)
+    console.print(
+        f"model → {path}  ({len(model.classes)} directors, {len(labelled_data.y)} frames, head {settings.head}, "
+        f"backbone {model.backbone})",
+        highlight=False,
+    )
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[
+        Path, typer.Argument(help="A manifest.csv (or its folder), or <Director>/<Film>/*.jpg folders.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Report folder (report.json, report.html, PNGs).")
+    ] = Path("evaluation"),
+    backbone: BackboneOption = None,
+    head: HeadOption = None,
+    epochs: EpochsOption = None,
+    lr: LearningRateOption = None,
+    hidden: HiddenOption = None,
+    folds: Annotated[int | None, typer.Option(min=2, help="Cross-validation folds, grouped by film.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Feature store folder (default: DATASET/.whodirected/features).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Cross-validate with folds grouped by film, beside a random frame split (the leakage gap)."""
+    from .console import print_evaluation
+    from .evaluate import evaluate as run_evaluation
+    from .evaluate import write_report
+
+    embed_settings = _embed_settings(config, backbone=backbone)
+    settings = _train_settings(
+        config, head=head, epochs=epochs, learning_rate=lr, hidden=hidden, folds=folds, seed=seed
+    )
+    _, labelled_data = _labelled(dataset, embed_settings, features)
+    try:
+        report = run_evaluation(labelled_data, settings)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    report["backbone"] = embed_settings.backbone
+    write_report(report, output)
+    print_evaluation(report, output)
+
+
 def main() -> None:
     app()
 

@@ -86,11 +86,26 @@ class EmbedConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """How the classifier head is fitted and evaluated."""
+
+    head: str = "logistic"  # logistic, mlp or sgd-linear
+    learning_rate: float = 1e-4  # mlp and sgd-linear (the original project's Adam rate)
+    epochs: int = 200  # sgd-linear (the original project's best epoch count)
+    batch_size: int = 32  # sgd-linear
+    hidden: int = 0  # sgd-linear: 128 adds the original code's dense layer; mlp: layer size (0: 256)
+    folds: int = 5  # evaluate: cross-validation folds, grouped by film
+    test_split: float = 0.1  # evaluate: the random frame split of the original project (leakage gap)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings of all steps."""
 
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 T = TypeVar("T")

@@ -111,7 +111,9 @@ class EmbedProgress:
             self._tasks[backbone] = self._progress.add_task(backbone, total=total, rate="")
         task = self._tasks[backbone]
         elapsed = self._progress.tasks[task].elapsed or 0.0
-        self._progress.update(task, completed=done, rate=f"{done / elapsed:.1f} frames/s" if elapsed > 0.5 else "")
+        self._progress.update(
+            task, completed=done, rate=f"{done / elapsed:.1f} frames/s" if elapsed > 0.5 else ""
+        )
 
 
 def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
@@ -125,5 +127,28 @@ def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
     console.print(
         f"{summary.frames - len(summary.skipped)} of {summary.frames} frames embedded, {dim} features each, "
         f"in {summary.seconds:.1f} s{rate}; {len(summary.skipped)} unreadable skipped",
+        highlight=False,
+    )
+
+
+def print_evaluation(report: dict, out) -> None:
+    """The evaluation's headline figures, the same as report.json."""
+    table = Table(
+        title=f"Evaluation: {report['frames']} frames, {report['films']} films", title_justify="left"
+    )
+    for column in ("metric", "film-grouped", "random split", "leakage gap"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, g in report["film_grouped"].items():
+        table.add_row(
+            name,
+            f"{g['mean']:.3f} ± {g['std']:.3f}",
+            f"{report['random_split'][name]['mean']:.3f}",
+            f"{report['leakage_gap'][name]:+.3f}",
+        )
+    console.print(table)
+    chance = report["chance"]
+    console.print(
+        f"chance: majority {chance['majority']:.3f}, uniform {chance['uniform']:.3f}; "
+        f"calibration error {report['calibration']['ece']:.3f}; report → {out}/report.html",
         highlight=False,
     )

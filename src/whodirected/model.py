@@ -1,0 +1,119 @@
+"""A trained model on disk: arrays in ``model.npz`` plus ``model.json`` — never a pickle.
+
+``model.json`` holds the format version, backbone id and preprocessing, class names, feature
+blocks, configuration, metrics, package versions and the training set's hash. Loading reads
+arrays with ``allow_pickle=False``, so a model from a stranger runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .classifier import Head, Scaler
+
+FORMAT = "whodirected-model"
+FORMAT_VERSION = 1
+
+
+class ModelError(Exception):
+    """A missing, corrupt or incompatible model; the message says which and why."""
+
+
+@dataclass
+class Model:
+    """A classifier head on a backbone's features, with everything needed to use it."""
+
+    classes: list[str]
+    backbone: str
+    blocks: list[tuple[str, int]]
+    scaler: Scaler
+    head: Head
+    meta: dict = field(default_factory=dict)  # config, metrics, versions, training set hash...
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Director probabilities, ``(n, len(classes))``, for raw (unscaled) features."""
+        return self.head.predict_proba(self.scaler.transform(np.atleast_2d(features)))
+
+    # -- files -----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model folder atomically (a temporary folder renamed into place)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        try:
+            arrays = {"scaler_mean": self.scaler.mean, "scaler_scale": self.scaler.scale}
+            for i, (w, b) in enumerate(zip(self.head.weights, self.head.biases, strict=True)):
+                arrays[f"layer{i}_weight"], arrays[f"layer{i}_bias"] = w, b
+            with (tmp / "model.npz").open("wb") as handle:
+                np.savez(handle, **arrays)
+            info = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "classes": self.classes,
+                "backbone": self.backbone,
+                "blocks": [list(b) for b in self.blocks],
+                "layers": len(self.head.weights),
+                "history": self.head.history,
+                **self.meta,
+            }
+            (tmp / "model.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+            os.chmod(tmp, 0o755)
+            if path.exists():
+                old = path.with_name(f".{path.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        path = Path(path)
+        if not (path / "model.json").is_file():
+            raise ModelError(
+                f"{path}: not a whodirected model (no model.json); train one with `whodirected train`"
+            )
+        try:
+            info = json.loads((path / "model.json").read_text(encoding="utf-8"))
+            if info.get("format") != FORMAT:
+                raise ModelError(f"{path}: model.json is not a whodirected model")
+            version = info.get("format_version")
+            if version != FORMAT_VERSION:
+                newer = isinstance(version, int) and version > FORMAT_VERSION
+                raise ModelError(
+                    f"{path}: model format {version} is {'newer' if newer else 'older'} than this whodirected "
+                    f"reads ({FORMAT_VERSION}); {'upgrade whodirected' if newer else 'retrain the model'}"
+                )
+            with np.load(path / "model.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            layers = int(info["layers"])
+            head = Head(
+                [arrays[f"layer{i}_weight"] for i in range(layers)],
+                [arrays[f"layer{i}_bias"] for i in range(layers)],
+                info.get("history", {}),
+            )
+            scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
+            if (
+                head.weights[-1].shape[1] != len(info["classes"])
+                or scaler.mean.shape[0] != head.weights[0].shape[0]
+            ):
+                raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
+        except ModelError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
+        known = {"format", "format_version", "classes", "backbone", "blocks", "layers", "history"}
+        meta = {k: v for k, v in info.items() if k not in known}
+        blocks = [(str(n), int(d)) for n, d in info["blocks"]]
+        return cls(list(info["classes"]), info["backbone"], blocks, scaler, head, meta)

@@ -1,0 +1,129 @@
+"""Training: features from the embed cache, a head fitted on them, a safe model file."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .classifier import HeadConfig, Scaler, fit_head
+from .config import EmbedConfig, TrainConfig
+from .dataset import Dataset
+from .embed import Features, embed_dataset
+from .model import Model
+
+
+class TrainError(Exception):
+    """A dataset or setting that cannot give a model; the message says why."""
+
+
+@dataclass
+class Labelled:
+    """Features with integer labels and film groups, ready for a head."""
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray  # film id per frame
+    classes: list[str]
+    films: np.ndarray  # film name per frame ("director/film")
+    features: Features
+
+
+def labelled(dataset: Dataset, features: Features) -> Labelled:
+    frames = dataset.frames[features.ok]
+    classes = sorted(frames.director.unique())
+    if len(classes) < 2:
+        raise TrainError(
+            f"{dataset.root}: only {len(classes)} director(s) with readable frames; a classifier needs at least two"
+        )
+    index = {c: i for i, c in enumerate(classes)}
+    films = (frames.director + "/" + frames.film.astype(str)).to_numpy()
+    _, groups = np.unique(films, return_inverse=True)
+    y = frames.director.map(index).to_numpy()
+    return Labelled(features.matrix, y, groups, classes, films, features)
+
+
+def dataset_warnings(data: Labelled) -> list[str]:
+    """Directors whose evaluation cannot be grouped by film."""
+    warnings = []
+    for i, name in enumerate(data.classes):
+        films = len(np.unique(data.groups[data.y == i]))
+        if films < 2:
+            warnings.append(
+                f"{name}: only {films} film; the model can learn it, but film-grouped evaluation cannot test it"
+            )
+    return warnings
+
+
+def head_config(config: TrainConfig) -> HeadConfig:
+    return HeadConfig(
+        head=config.head,
+        hidden=config.hidden,
+        learning_rate=config.learning_rate,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+
+
+def fit(data: Labelled, config: TrainConfig, index: np.ndarray | None = None) -> tuple[Scaler, object]:
+    """Fit scaler and head on the frames at ``index`` (all when ``None``)."""
+    index = np.arange(len(data.y)) if index is None else index
+    scaler = Scaler.fit(data.x[index], data.features.blocks)
+    head = fit_head(
+        scaler.transform(data.x[index]),
+        data.y[index],
+        data.groups[index],
+        len(data.classes),
+        head_config(config),
+    )
+    return scaler, head
+
+
+def versions() -> dict[str, str]:
+    found = {"whodirected": __version__}
+    for package in ("numpy", "scikit-learn", "torch"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[package] = importlib.metadata.version(package)
+    return found
+
+
+def train_meta(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig) -> dict:
+    """What a model records of its making: settings, training set, package versions."""
+    names = sorted(Path(p).name for p in dataset.frames.path[data.features.ok])
+    return {
+        "config": {"embed": asdict(embed), "train": asdict(config)},
+        "training_set": {
+            "frames": int(len(data.y)),
+            "films": int(len(np.unique(data.groups))),
+            "hash": hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest(),
+            "frames_per_director": {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)},
+        },
+        "versions": versions(),
+    }
+
+
+def train(
+    dataset: Dataset, embed: EmbedConfig, config: TrainConfig, store: str | Path, on_progress=None
+) -> tuple[Model, Labelled]:
+    """Embed what is missing, fit the head on every frame, return the model and its data."""
+    features = embed_dataset(
+        dataset,
+        embed.backbone,
+        store,
+        embed.batch_size,
+        embed.device,
+        embed.max_pixels,
+        on_progress=on_progress,
+    )
+    data = labelled(dataset, features)
+    scaler, head = fit(data, config)
+    model = Model(
+        data.classes, embed.backbone, features.blocks, scaler, head, train_meta(dataset, data, embed, config)
+    )
+    return model, data
