@@ -56,7 +56,18 @@ def baseline_ffmpeg(jobs: list[tuple[Path, list[float]]], out: Path, limit: int)
     flat = [(p, t) for p, times in jobs for t in times][:limit]
     start = time.perf_counter()
     for i, (path, t) in enumerate(flat):
-        cmd = [exe, "-v", "fatal", "-ss", f"{t:.3f}", "-i", str(path), "-frames:v", "1", str(out / f"f{i}.jpg")]
+        cmd = [
+            exe,
+            "-v",
+            "fatal",
+            "-ss",
+            f"{t:.3f}",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            str(out / f"f{i}.jpg"),
+        ]
         subprocess.run(cmd, check=True)
     return len(flat), time.perf_counter() - start
 
@@ -73,7 +84,9 @@ def measure(name: str, library: Path, every: float) -> None:
             summary = extract_library(library, Path(tmp) / "out", config, jobs=n)
             seconds = time.perf_counter() - start
         results[n] = frames / seconds
-        print(f"whodirected extract --jobs {n}: {seconds:6.2f} s  {results[n]:7.1f} frames/s  ({summary.frames} kept)")
+        print(
+            f"whodirected extract --jobs {n}: {seconds:6.2f} s  {results[n]:7.1f} frames/s  ({summary.frames} kept)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         count = baseline_pyav(jobs, Path(tmp))

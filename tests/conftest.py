@@ -69,3 +69,14 @@ def real_clips() -> Path:
     if not REAL_CLIPS.is_dir():
         pytest.skip(f"real footage not present at {REAL_CLIPS} (the ../shared folder)")
     return REAL_CLIPS
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo library extracted (one frame every 0.5 s); read-only for tests."""
+    from whodirected.config import ExtractConfig
+    from whodirected.extract import extract_library
+
+    out = tmp_path_factory.mktemp("frames") / "frames"
+    extract_library(demo_library, out, ExtractConfig(every=0.5), jobs=1)
+    return out

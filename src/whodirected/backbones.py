@@ -142,7 +142,7 @@ def parts(name: str) -> list[str]:
     unknown = [p for p in names if p not in REGISTRY]
     if not names or unknown:
         raise BackboneError(
-            f"unknown backbone {', '.join(unknown) or name!r}; choose from: {', '.join(REGISTRY)} "
+            f"unknown backbone {', '.join(unknown) or repr(name)}; choose from: {', '.join(REGISTRY)} "
             "(combine with +, e.g. efficientnet-lite2+style)"
         )
     return names

@@ -13,6 +13,7 @@ without pickle and run with NumPy alone.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,6 +118,7 @@ def _fit_logistic(
     n_groups = len(np.unique(groups))
     best_c = 1.0
     if n_groups >= 3 and len(config.c_grid) > 1:
+        warnings.filterwarnings("ignore", "A single label", UserWarning)  # folds may hold one director
         folds = list(GroupKFold(n_splits=min(3, n_groups)).split(x, y, groups))
         for c in config.c_grid:
             losses, scores = [], []
@@ -194,7 +196,7 @@ def _fit_sgd(x: np.ndarray, y: np.ndarray, n_classes: int, config: HeadConfig) -
             loss = loss_fn(net(xt[batch]), yt[batch])
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         net.eval()
         with torch.no_grad():
             history["accuracy"].append(float((net(xt).argmax(1) == yt).float().mean()))

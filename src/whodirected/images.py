@@ -41,19 +41,15 @@ def open_image(
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(
-                    f"{label}: {width}x{height} pixels is over the {max_pixels:,}-pixel limit (refused unread)"
+                    f"{label}: {width}x{height} is over the {max_pixels:,}-pixel limit, refused unread"
                 )
             image.load()
             image = ImageOps.exif_transpose(image)
     except ImageError:
         raise
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{label}: over the {max_pixels:,}-pixel limit, refused unread ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{label}: not a readable image ({exc})") from None
     return to_rgb(image)
 

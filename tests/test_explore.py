@@ -1,0 +1,31 @@
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_explore_writes_a_self_contained_report(demo_frames: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "whodirected.cli",
+            "explore",
+            str(demo_frames),
+            "-o",
+            str(out),
+            "-b",
+            "style",
+            "--features",
+            str(tmp_path / "store"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    for director in ("Agnès Varda", "Wes Anderson"):
+        assert f"<h2>{director}</h2>" in page
+    assert "only 2 film(s)" in page  # few films per director is flagged
+    assert page.count("data:image/png;base64,") >= 2 and "data:image/jpeg;base64," in page
+    assert "http://" not in page and "https://" not in page  # nothing from a CDN
