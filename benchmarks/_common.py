@@ -23,3 +23,13 @@ def real_clips() -> Path | None:
         return REAL_CLIPS
     print(f"(skipping real footage: {REAL_CLIPS} not present)")
     return None
+
+
+def demo_frames(directors: int = 3, films: int = 3, seconds: float = 12.0, every: float = 0.5) -> Path:
+    """The demo library extracted once (frames and manifest) into benchmarks/.cache."""
+    from whodirected.config import ExtractConfig
+    from whodirected.extract import extract_library
+
+    out = CACHE / f"frames-{directors}x{films}x{seconds:g}-every{every:g}"
+    extract_library(demo_library(directors, films, seconds), out, ExtractConfig(every=every), jobs=2)
+    return out
