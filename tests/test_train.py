@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 import zipfile
@@ -129,6 +130,19 @@ def test_train_and_evaluate_commands(demo_frames: Path, tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr
     assert "film_accuracy" in report.stderr and (tmp_path / "eval" / "report.json").is_file()
     assert {p.name for p in (tmp_path / "eval").glob("*.png")} >= {"confusion.png", "reliability.png"}
+
+    scored = run(
+        "evaluate",
+        str(demo_frames),
+        "--model",
+        str(tmp_path / "model"),
+        "-o",
+        str(tmp_path / "on"),
+        "--features",
+        store,
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads((tmp_path / "on" / "report.json").read_text())["film_grouped"]["top1"]["mean"] > 0.9
 
     bad = run("train", str(demo_frames), "-b", "nope", "--features", store, "-o", str(tmp_path / "m2"))
     assert bad.returncode == 2 and "unknown backbone" in bad.stderr and not (tmp_path / "m2").exists()

@@ -382,20 +382,39 @@ def evaluate(
     features: Annotated[
         Path | None, typer.Option(help="Feature store folder (default: DATASET/.whodirected/features).")
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Score this trained model on DATASET instead of cross-validating."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Cross-validate with folds grouped by film, beside a random frame split (the leakage gap)."""
+    """Cross-validate with folds grouped by film, beside a random frame split (the leakage gap).
+
+    With --model, score a trained model on DATASET (e.g. a separate library) without refitting.
+    """
+    from dataclasses import replace
+
     from .console import print_evaluation
     from .evaluate import evaluate as run_evaluation
-    from .evaluate import write_report
+    from .evaluate import evaluate_model, write_report
+    from .model import Model, ModelError
 
     embed_settings = _embed_settings(config, backbone=backbone)
     settings = _train_settings(
         config, head=head, epochs=epochs, learning_rate=lr, hidden=hidden, folds=folds, seed=seed
     )
+    trained = None
+    if model is not None:
+        try:
+            trained = Model.load(model)
+        except ModelError as exc:
+            raise _fail(str(exc), 2) from None
+        embed_settings = replace(embed_settings, backbone=trained.backbone)
     _, labelled_data = _labelled(dataset, embed_settings, features)
     try:
-        report = run_evaluation(labelled_data, settings)
+        report = (
+            evaluate_model(trained, labelled_data) if trained else run_evaluation(labelled_data, settings)
+        )
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     report["backbone"] = embed_settings.backbone

@@ -133,18 +133,25 @@ def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
 
 def print_evaluation(report: dict, out) -> None:
     """The evaluation's headline figures, the same as report.json."""
+    cross_validated = report["folds"] > 1  # one fold: a trained model scored on another library
     table = Table(
         title=f"Evaluation: {report['frames']} frames, {report['films']} films", title_justify="left"
     )
-    for column in ("metric", "film-grouped", "random split", "leakage gap"):
+    columns = (
+        ("metric", "film-grouped", "random split", "leakage gap") if cross_validated else ("metric", "score")
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, g in report["film_grouped"].items():
-        table.add_row(
-            name,
-            f"{g['mean']:.3f} ± {g['std']:.3f}",
-            f"{report['random_split'][name]['mean']:.3f}",
-            f"{report['leakage_gap'][name]:+.3f}",
-        )
+        if cross_validated:
+            table.add_row(
+                name,
+                f"{g['mean']:.3f} ± {g['std']:.3f}",
+                f"{report['random_split'][name]['mean']:.3f}",
+                f"{report['leakage_gap'][name]:+.3f}",
+            )
+        else:
+            table.add_row(name, f"{g['mean']:.3f}")
     console.print(table)
     chance = report["chance"]
     console.print(

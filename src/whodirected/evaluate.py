@@ -202,6 +202,42 @@ def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool) -> dict:
     }
 
 
+def evaluate_model(model, data: Labelled) -> dict:
+    """A trained model scored on a separate library (no refitting), in the report's shape."""
+    from sklearn.metrics import confusion_matrix
+
+    known = [c for c in data.classes if c in model.classes]
+    if not known:
+        raise ValueError("the model knows none of this library's directors")
+    columns = [model.classes.index(c) for c in data.classes if c in model.classes]
+    keep = np.isin(np.asarray(data.classes)[data.y], known)
+    proba = model.predict_proba(data.x[keep])
+    y = np.array([known.index(data.classes[v]) for v in data.y[keep]])
+    sub = proba[:, columns]
+    single = {
+        k: {"mean": v, "std": 0.0} for k, v in frame_metrics(y, sub, data.films[keep], len(known)).items()
+    }
+    counts = np.bincount(y, minlength=len(known))
+    return {
+        "classes": known,
+        "frames": int(keep.sum()),
+        "films": int(len(np.unique(data.groups[keep]))),
+        "unknown_director_frames": int((~keep).sum()),
+        "folds": 1,
+        "head": model.meta.get("config", {}).get("train", {}).get("head", "?"),
+        "film_grouped": single,
+        "random_split": single,
+        "leakage_gap": dict.fromkeys(single, 0.0),
+        "chance": {"majority": float(counts.max() / counts.sum()), "uniform": 1.0 / len(model.classes)},
+        "per_director": per_director(
+            replace(data, y=y, groups=data.groups[keep], classes=known), sub.argmax(1)
+        ),
+        "confusion": confusion_matrix(y, sub.argmax(1), labels=np.arange(len(known))).tolist(),
+        "calibration": calibration(y, sub),
+        "learning_curve": [],
+    }
+
+
 # -- report files ---------------------------------------------------------------------------------
 def _plots(report: dict, out: Path) -> list[str]:
     import matplotlib
