@@ -151,3 +151,14 @@ def test_train_and_evaluate_commands(demo_frames: Path, tmp_path: Path) -> None:
         "train", str(demo_frames), "-b", "style", "--features", store, "-o", str(tmp_path / "a-file" / "m")
     )
     assert unwritable.returncode == 1 and "cannot write the model" in unwritable.stderr
+
+
+@pytest.mark.parametrize("head", ["logistic", "mlp"])
+def test_two_directors_give_a_two_way_softmax(head: str) -> None:
+    data = synthetic(per_film_only=False, directors=2)
+    scaler = Scaler.fit(data.x, data.features.blocks)
+    fitted = fit_head(
+        scaler.transform(data.x), data.y, data.groups, 2, HeadConfig(head=head, learning_rate=1e-2)
+    )
+    proba = fitted.predict_proba(scaler.transform(data.x))
+    assert proba.shape == (len(data.y), 2) and (proba.argmax(1) == data.y).mean() > 0.9

@@ -138,7 +138,17 @@ def _fit_logistic(
         best_c = history["C"][int(np.argmin(history["cv_log_loss"]))]
     fitted = model(best_c).fit(x, y)
     history["chosen_C"] = [best_c]
-    return Head([fitted.coef_.T.astype(np.float32)], [fitted.intercept_.astype(np.float32)], history)
+    return Head(
+        *_two_columns([fitted.coef_.T.astype(np.float32)], [fitted.intercept_.astype(np.float32)]), history
+    )
+
+
+def _two_columns(weights: list[np.ndarray], biases: list[np.ndarray]) -> tuple[list, list]:
+    """scikit-learn scores two classes with one logistic output; make it a two-way softmax."""
+    if weights[-1].shape[1] == 1:
+        weights[-1] = np.concatenate([-weights[-1] / 2, weights[-1] / 2], axis=1)
+        biases[-1] = np.concatenate([-biases[-1] / 2, biases[-1] / 2])
+    return weights, biases
 
 
 def _fit_mlp(x: np.ndarray, y: np.ndarray, config: HeadConfig) -> Head:
@@ -157,11 +167,9 @@ def _fit_mlp(x: np.ndarray, y: np.ndarray, config: HeadConfig) -> Head:
     history = {"loss": [float(v) for v in mlp.loss_curve_]}
     if early:
         history["validation_accuracy"] = [float(v) for v in mlp.validation_scores_]
-    weights = [w.astype(np.float32) for w in mlp.coefs_]
-    biases = [b.astype(np.float32) for b in mlp.intercepts_]
-    if len(mlp.classes_) == 2:  # scikit-learn uses one logistic output for two classes
-        weights[-1] = np.concatenate([-weights[-1] / 2, weights[-1] / 2], axis=1)
-        biases[-1] = np.concatenate([-biases[-1] / 2, biases[-1] / 2])
+    weights, biases = _two_columns(
+        [w.astype(np.float32) for w in mlp.coefs_], [b.astype(np.float32) for b in mlp.intercepts_]
+    )
     return Head(weights, biases, history)
 
 
