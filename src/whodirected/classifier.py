@@ -118,7 +118,6 @@ def _fit_logistic(
     n_groups = len(np.unique(groups))
     best_c = 1.0
     if n_groups >= 3 and len(config.c_grid) > 1:
-        warnings.filterwarnings("ignore", "A single label", UserWarning)  # folds may hold one director
         folds = list(GroupKFold(n_splits=min(3, n_groups)).split(x, y, groups))
         for c in config.c_grid:
             losses, scores = [], []
@@ -131,7 +130,9 @@ def _fit_logistic(
                 losses.append(
                     log_loss(y[test], proba / proba.sum(1, keepdims=True), labels=np.arange(n_classes))
                 )
-                scores.append(balanced_accuracy_score(y[test], proba.argmax(1)))
+                with warnings.catch_warnings():  # a fold may hold one director only
+                    warnings.simplefilter("ignore", UserWarning)
+                    scores.append(balanced_accuracy_score(y[test], proba.argmax(1)))
             history["C"].append(c)
             history["cv_log_loss"].append(float(np.mean(losses)))
             history["cv_balanced_accuracy"].append(float(np.mean(scores)))

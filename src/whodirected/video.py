@@ -8,7 +8,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 from PIL import Image
 
 
@@ -159,8 +158,3 @@ def to_display_image(frame: av.VideoFrame, stream: av.video.stream.VideoStream) 
 def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).strip().rstrip(".") or type(exc).__name__
-
-
-def luma(image: Image.Image) -> np.ndarray:
-    """Luma plane (0-255, float32) of an RGB picture."""
-    return np.asarray(image.convert("L"), dtype=np.float32)
