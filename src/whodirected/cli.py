@@ -339,16 +339,11 @@ def train(
     )
     data, labelled_data = _labelled(dataset, embed_settings, features)
     from .classifier import HEADS
-    from .model import Model
-    from .train import fit, train_meta
+    from .train import build_model
 
     if settings.head not in HEADS:
         raise _fail(f"unknown head {settings.head!r}; choose from {', '.join(HEADS)}", 2)
-    scaler, fitted = fit(labelled_data, settings)
-    meta = train_meta(data, labelled_data, embed_settings, settings)
-    model = Model(
-        labelled_data.classes, embed_settings.backbone, labelled_data.features.blocks, scaler, fitted, meta
-    )
+    model = build_model(data, labelled_data, embed_settings, settings)
     try:
         path = model.save(output)
     except OSError as exc:
@@ -356,7 +351,7 @@ def train(
     if plot:
         from .plots import training_figure
 
-        training_figure(fitted.history, plot, settings.head)
+        training_figure(model.head.history, plot, settings.head)
     console.print(
         f"model → {path}  ({len(model.classes)} directors, {len(labelled_data.y)} frames, head {settings.head}, "
         f"backbone {model.backbone})",

@@ -108,6 +108,19 @@ def train_meta(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: Tra
     }
 
 
+def build_model(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig) -> Model:
+    """Fit the head on every frame of ``data`` and wrap it, with its metadata, as a model."""
+    scaler, head = fit(data, config)
+    return Model(
+        data.classes,
+        embed.backbone,
+        data.features.blocks,
+        scaler,
+        head,
+        train_meta(dataset, data, embed, config),
+    )
+
+
 def train(
     dataset: Dataset, embed: EmbedConfig, config: TrainConfig, store: str | Path, on_progress=None
 ) -> tuple[Model, Labelled]:
@@ -122,8 +135,4 @@ def train(
         on_progress=on_progress,
     )
     data = labelled(dataset, features)
-    scaler, head = fit(data, config)
-    model = Model(
-        data.classes, embed.backbone, features.blocks, scaler, head, train_meta(dataset, data, embed, config)
-    )
-    return model, data
+    return build_model(dataset, data, embed, config), data
