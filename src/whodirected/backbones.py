@@ -39,7 +39,7 @@ class Preprocess:
 
     @property
     def version(self) -> str:
-        return f"trim-bars;{self.resize}{self.size};mean{self.mean};std{self.std}"
+        return f"trim-bars-2;{self.resize}{self.size};mean{self.mean};std{self.std}"
 
     def __call__(self, image: Image.Image) -> np.ndarray:
         """CHW float32 array."""

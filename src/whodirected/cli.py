@@ -337,13 +337,20 @@ def train(
     settings = _train_settings(
         config, head=head, epochs=epochs, learning_rate=lr, hidden=hidden, batch_size=batch_size, seed=seed
     )
-    data, labelled_data = _labelled(dataset, embed_settings, features)
+    from dataclasses import replace
+
+    from .backbones import parts
     from .classifier import HEADS
     from .train import build_model
 
     if settings.head not in HEADS:
         raise _fail(f"unknown head {settings.head!r}; choose from {', '.join(HEADS)}", 2)
-    model = build_model(data, labelled_data, embed_settings, settings)
+    data, labelled_data = _labelled(dataset, embed_settings, features)
+    style = None
+    if "style" not in parts(embed_settings.backbone):  # the style read-out needs every frame's style
+        style = _features(data, replace(embed_settings, backbone="style"), features)
+    with console.status("fitting the head, calibrating the unknown-director threshold, indexing evidence"):
+        model = build_model(data, labelled_data, embed_settings, settings, style)
     try:
         path = model.save(output)
     except OSError as exc:
@@ -357,6 +364,9 @@ def train(
         f"backbone {model.backbone})",
         highlight=False,
     )
+    from .console import print_open_set
+
+    print_open_set(model.meta.get("open_set"))
 
 
 @app.command()
@@ -415,6 +425,116 @@ def evaluate(
     report["backbone"] = embed_settings.backbone
     write_report(report, output)
     print_evaluation(report, output)
+
+
+@app.command()
+def predict(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Screenshots (jpg, png, webp, bmp, tiff), folders of them, or video clips."),
+    ],
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Model folder from `whodirected train`.")
+    ] = Path("model"),
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", "-k", min=1, help="Directors shown (default 3).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False,
+    save: Annotated[
+        Path | None, typer.Option(help="Also write the results to FILE: .json or .csv (one row per frame).")
+    ] = None,
+    aggregate: Annotated[
+        str | None,
+        typer.Option(
+            help="Combine a clip's or folder's frames: mean, log or none (default: mean for clips, none for folders)."
+        ),
+    ] = None,
+    per_frame: Annotated[
+        bool, typer.Option("--per-frame", help="Also show each frame of an aggregate.")
+    ] = False,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Below this the verdict is 'unknown director' (default: the model's calibrated one).",
+        ),
+    ] = None,
+    evidence: Annotated[
+        int | None, typer.Option(min=0, help="Nearest training frames shown (default 5).")
+    ] = None,
+    clip_frames: Annotated[
+        int | None, typer.Option(min=1, help="Frames sampled from a clip (default 16).")
+    ] = None,
+    trim: Annotated[
+        bool | None, typer.Option("--trim/--no-trim", help="Trim uniform borders (player UI, margins).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rank the likely directors of screenshots, folders or clips, with the nearest training frames
+    as evidence; "unknown director" when the model is not confident enough."""
+    from .config import load_config, override
+
+    try:
+        settings = override(
+            load_config(config).predict,
+            top_k=top_k,
+            evidence=evidence,
+            min_confidence=min_confidence,
+            aggregate=aggregate,
+            clip_frames=clip_frames,
+            trim_borders=trim,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    from .predict import AGGREGATES
+
+    if settings.aggregate not in (None, *AGGREGATES):
+        raise _fail(f"unknown --aggregate {settings.aggregate!r}; choose from {', '.join(AGGREGATES)}", 2)
+    from .backbones import BackboneError
+    from .model import Model, ModelError
+
+    try:
+        trained = Model.load(model)
+        trained.device = device
+        trained.extractors()
+    except (ModelError, BackboneError) as exc:
+        raise _fail(str(exc), 2) from None
+    from .predict import collect, predict_items
+
+    items, errors = collect(paths)
+    from .console import console
+
+    with console.status(f"predicting {len(items)} input(s)"):
+        results, failed = predict_items(trained, items, settings)
+    errors += failed
+    report = {
+        "model": {"path": str(model), "backbone": trained.backbone, "directors": trained.classes},
+        "predictions": [r.to_dict(settings.top_k) for r in results],
+        "errors": errors,
+    }
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        from .console import print_prediction
+
+        for result in results:
+            print_prediction(result, settings.top_k, per_frame)
+    if save is not None:
+        from .predict import save_results
+
+        try:
+            save_results(report, results, save)
+        except (OSError, ValueError) as exc:
+            raise _fail(f"{save}: cannot save ({exc})", 2) from None
+        console.print(f"results → {save}", highlight=False)
+    for error in errors:
+        _err(error)
+    if errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ SamplingMode = Literal["every", "per-film", "shots"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+MAX_PIXELS = 60_000_000  # images larger than this are refused before decoding
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class EmbedConfig:
     backbone: str = "efficientnet-lite0+style"
     batch_size: int = 32
     device: str | None = None  # None: "cuda" when available, else "cpu"
-    max_pixels: int = 60_000_000  # images larger than this are refused unread
+    max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,24 @@ class TrainConfig:
     folds: int = 5  # evaluate: cross-validation folds, grouped by film
     test_split: float = 0.1  # evaluate: the random frame split of the original project (leakage gap)
     seed: int = 0
+    calibrate: bool = True  # choose the "unknown director" threshold from held-out films and directors
+    index_frames: int = 20_000  # most training frames kept as nearest-frame evidence in the model
+    thumbnail_side: int = 160  # longest side of the evidence thumbnails stored in the model
+    film_match_false_rate: float = 0.05  # share of unseen-film frames allowed to match a training film
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """How a screenshot, folder or clip becomes a ranked list of directors."""
+
+    top_k: int = 3  # directors shown
+    evidence: int = 5  # nearest training frames shown
+    min_confidence: float | None = None  # below it the verdict is "unknown director"; None: the model's own
+    aggregate: str | None = None  # mean, log or none; None: mean for clips, none for folders
+    clip_frames: int = 16  # frames sampled over a video clip
+    trim_borders: bool = True  # remove uniform borders (player UI, screenshot margins)
+    max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
+    max_bytes: int = 50_000_000  # image files larger than this are refused unread
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,7 @@ class Config:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
 
 
 T = TypeVar("T")

@@ -159,3 +159,75 @@ def print_evaluation(report: dict, out) -> None:
         f"calibration error {report['calibration']['ece']:.3f}; report → {out}/report.html",
         highlight=False,
     )
+
+
+def print_open_set(open_set: dict | None) -> None:
+    """How the "unknown director" threshold was chosen and what it gives on held-out data."""
+    if not open_set:
+        return
+    parts = [
+        f"unknown director below probability {open_set['threshold']:.2f} or nearest-frame similarity "
+        f"{open_set['similarity']:.2f} ({open_set['method']})"
+    ]
+    if open_set.get("known_right_accepted") is not None:
+        parts.append(
+            f"new films of known directors: {open_set['known_right_accepted']:.0%} accepted and right"
+        )
+    if open_set.get("unknown_refused") is not None:
+        parts.append(f"unseen directors: {open_set['unknown_refused']:.0%} called unknown")
+    console.print("; ".join(parts), highlight=False)
+
+
+def _timecode(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours:d}:{minutes:02d}:{rest:04.1f}"
+
+
+def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Console | None = None) -> None:
+    """A prediction as a person reads it: verdict, ranked directors with bars, evidence, style."""
+    out = out or Console()
+    p = prediction
+    head = f"[bold]{p.source}[/]"
+    if p.frames:
+        head += f"  ({len(p.frames)} frames, {p.aggregate} of probabilities)"
+    if p.unknown:
+        why = (
+            f"below the {p.min_confidence:.0%} the model trusts"
+            if p.confidence < p.min_confidence
+            else f"but unlike any training frame (similarity {p.similarity:.2f} < {p.min_similarity:.2f})"
+        )
+        verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.0%}, {why}"
+    else:
+        verdict = f"[bold green]{p.ranking[0].director}[/] ({p.confidence:.0%})"
+    out.print(f"{head} → {verdict}", highlight=False)
+    table = Table(show_header=True, box=None, padding=(0, 1))
+    for column in ("#", "director", "probability", ""):
+        table.add_column(column, justify="right" if column in ("#", "probability") else "left")
+    for rank, r in enumerate(p.ranking[:top_k], start=1):
+        table.add_row(str(rank), r.director, f"{r.probability:.1%}", "█" * max(1, round(r.probability * 30)))
+    out.print(table)
+    if p.film is not None:
+        where = "a film the model was trained on" if p.film.known else "not like any training film"
+        out.print(
+            f"  film: closest is [italic]{p.film.film}[/] ({p.film.director}), similarity "
+            f"{p.film.similarity:.2f} — {where}",
+            highlight=False,
+        )
+    for e in p.evidence:
+        out.print(
+            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film} · {_timecode(e.timestamp)}  [dim]{e.frame}[/]",
+            highlight=False,
+        )
+    if p.style is not None:
+        out.print(f"  style: {p.style.summary}", highlight=False)
+    if per_frame:
+        for frame in p.frames:
+            top = frame.ranking[0]
+            out.print(
+                f"    {frame.source}: {frame.verdict if frame.unknown else top.director} ({top.probability:.0%})",
+                highlight=False,
+            )
+    out.print()

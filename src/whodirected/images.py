@@ -1,4 +1,5 @@
-"""Reading images safely: size cap before decoding, EXIF rotation, every mode made RGB."""
+"""Reading images safely: size cap before decoding, EXIF rotation, every mode made RGB; and
+cleaning real screenshots (uniform borders of a player or a screen grab trimmed)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps
 
-from .config import EmbedConfig
+from .config import MAX_PIXELS
 
-DEFAULT_MAX_PIXELS = EmbedConfig.max_pixels
+DEFAULT_MAX_PIXELS = MAX_PIXELS
+BORDER_STD = 4.0  # a row or column this flat (0-255 levels) is a border, not picture
+BORDER_DARK = 20.0  # darker borders are letterbox bars: kept, the style block measures them
 
 
 class ImageError(Exception):
@@ -18,7 +22,10 @@ class ImageError(Exception):
 
 
 def open_image(
-    source: str | Path | bytes, max_pixels: int = DEFAULT_MAX_PIXELS, name: str | None = None
+    source: str | Path | bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+    max_bytes: int | None = None,
 ) -> Image.Image:
     """Decode ``source`` (a path or the file's bytes) to an upright RGB picture.
 
@@ -27,13 +34,14 @@ def open_image(
     and 16-bit images are converted.
     """
     label = name or (str(source) if not isinstance(source, bytes) else "upload")
-    if (
-        isinstance(source, bytes)
-        and not source
-        or not isinstance(source, bytes)
-        and Path(source).stat().st_size == 0
-    ):
+    try:
+        size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    if size == 0:
         raise ImageError(f"{label}: empty file")
+    if max_bytes is not None and size > max_bytes:
+        raise ImageError(f"{label}: {size:,} bytes is over the {max_bytes:,}-byte limit, refused unread")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -65,3 +73,52 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16") or image.mode == "I":
         return image.point(lambda v: v / 256).convert("L").convert("RGB")
     return image.convert("RGB")
+
+
+def from_array(pixels: np.ndarray) -> Image.Image:
+    """An RGB picture from an ``HxW`` (grey), ``HxWx3`` (RGB) or ``HxWx4`` (RGBA) array."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4)):
+        raise ImageError(f"array of shape {pixels.shape} is not an image (HxW, HxWx3 or HxWx4)")
+    if pixels.dtype != np.uint8:
+        top = 1.0 if pixels.dtype.kind == "f" and pixels.max(initial=0) <= 1.0 else 255.0
+        pixels = np.clip(pixels.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+    return to_rgb(
+        Image.fromarray(pixels.squeeze(axis=2) if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels)
+    )
+
+
+def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 1024) -> Image.Image:
+    """Remove flat, non-black borders (a player's frame, a screen grab's margin) from each edge.
+
+    Black borders are letterbox or pillarbox bars, part of the film's look: they are kept.
+    Nothing is trimmed if less than ``min_keep`` of either side would remain. The borders are
+    found on a copy at most ``work_side`` pixels wide, so huge screenshots stay cheap.
+    """
+    small = image.convert("RGB")
+    if max(small.size) > work_side:
+        small = small.copy()
+        small.thumbnail((work_side, work_side), Image.Resampling.NEAREST)
+    rgb = np.asarray(small, dtype=np.float32)
+
+    def flat(lines: np.ndarray) -> np.ndarray:  # (n_lines, length, 3) -> True where a line is a border
+        return (lines.std(axis=1).max(axis=1) < BORDER_STD) & (lines.mean(axis=(1, 2)) > BORDER_DARK)
+
+    def span(border: np.ndarray) -> tuple[int, int]:
+        if border.all():
+            return 0, len(border)
+        return int(np.argmin(border)), len(border) - int(np.argmin(border[::-1]))
+
+    (top, bottom), (left, right) = span(flat(rgb)), span(flat(rgb.transpose(1, 0, 2)))
+    sx, sy = image.width / small.width, image.height / small.height
+    box = (
+        int(np.ceil(left * sx)),
+        int(np.ceil(top * sy)),
+        int(np.floor(right * sx)),
+        int(np.floor(bottom * sy)),
+    )
+    if box == (0, 0, image.width, image.height):
+        return image
+    if box[3] - box[1] < min_keep * image.height or box[2] - box[0] < min_keep * image.width:
+        return image
+    return image.crop(box)

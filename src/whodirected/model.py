@@ -1,8 +1,11 @@
-"""A trained model on disk: arrays in ``model.npz`` plus ``model.json`` — never a pickle.
+"""A trained model on disk: arrays in ``model.npz`` and ``index.npz`` plus ``model.json`` —
+never a pickle.
 
 ``model.json`` holds the format version, backbone id and preprocessing, class names, feature
-blocks, configuration, metrics, package versions and the training set's hash. Loading reads
-arrays with ``allow_pickle=False``, so a model from a stranger runs no code.
+blocks, configuration, metrics, the "unknown director" threshold, package versions and the
+training set's hash; ``model.npz`` the head, the feature scaler and each director's style
+profile; ``index.npz`` the evidence index (:mod:`whodirected.index`). Loading reads arrays
+with ``allow_pickle=False``, so a model from a stranger runs no code.
 """
 
 from __future__ import annotations
@@ -11,15 +14,19 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .classifier import Head, Scaler
+from .index import FrameIndex
+from .readout import StyleProfiles
 
 FORMAT = "whodirected-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no evidence index, style profiles or open-set threshold
 
 
 class ModelError(Exception):
@@ -36,10 +43,49 @@ class Model:
     scaler: Scaler
     head: Head
     meta: dict = field(default_factory=dict)  # config, metrics, versions, training set hash...
+    index: FrameIndex | None = None  # training frames shown as evidence
+    profiles: StyleProfiles | None = None  # each director's usual style
+    device: str | None = None  # where the backbone runs (None: cuda when available)
+    _extractors: list = field(default_factory=list, repr=False)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Director probabilities, ``(n, len(classes))``, for raw (unscaled) features."""
         return self.head.predict_proba(self.scaler.transform(np.atleast_2d(features)))
+
+    @property
+    def min_confidence(self) -> float:
+        """The calibrated top probability below which the verdict is "unknown director"."""
+        return float(self.meta.get("open_set", {}).get("threshold", 0.0))
+
+    @property
+    def min_similarity(self) -> float:
+        """The calibrated nearest-frame similarity below which the verdict is "unknown director"."""
+        return float(self.meta.get("open_set", {}).get("similarity", -1.0))
+
+    def extractors(self) -> list:
+        """The backbone blocks, built on first use and kept (raises ``BackboneError``)."""
+        if not self._extractors:
+            from .backbones import create, parts
+
+            random = self.meta.get("random_weights", False)  # test models only
+            self._extractors = [create(name, self.device, random) for name in parts(self.backbone)]
+            dims = [(e.name, e.dim) for e in self._extractors]
+            if dims != [tuple(b) for b in self.blocks]:
+                self._extractors = []
+                raise ModelError(f"the backbone builds features {dims}, the model expects {self.blocks}")
+        return self._extractors
+
+    def predict(self, image, **options):
+        """Rank the directors of one image (a path, bytes, PIL image or array) as a
+        :class:`~whodirected.predict.Prediction`; ``options`` as for :meth:`predict_many`."""
+        return self.predict_many([image], **options)[0]
+
+    def predict_many(self, images: list, **options) -> list:
+        """Predictions for several images in one batched forward pass; ``options``: ``evidence``
+        (nearest frames), ``trim_borders``, ``min_confidence`` (default: the model's own)."""
+        from .predict import predict_images
+
+        return predict_images(self, images, **options)
 
     # -- files -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -49,6 +95,10 @@ class Model:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             arrays = {"scaler_mean": self.scaler.mean, "scaler_scale": self.scaler.scale}
+            if self.profiles is not None:
+                arrays.update(self.profiles.arrays())
+            if self.index is not None:
+                self.index.save(tmp)
             for i, (w, b) in enumerate(zip(self.head.weights, self.head.biases, strict=True)):
                 arrays[f"layer{i}_weight"], arrays[f"layer{i}_bias"] = w, b
             with (tmp / "model.npz").open("wb") as handle:
@@ -89,7 +139,7 @@ class Model:
             if info.get("format") != FORMAT:
                 raise ModelError(f"{path}: model.json is not a whodirected model")
             version = info.get("format_version")
-            if version != FORMAT_VERSION:
+            if version not in READABLE_VERSIONS:
                 newer = isinstance(version, int) and version > FORMAT_VERSION
                 raise ModelError(
                     f"{path}: model format {version} is {'newer' if newer else 'older'} than this whodirected "
@@ -104,16 +154,20 @@ class Model:
                 info.get("history", {}),
             )
             scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
+            profiles = StyleProfiles.from_arrays(arrays)
+            index = FrameIndex.load(path)
             if (
                 head.weights[-1].shape[1] != len(info["classes"])
                 or scaler.mean.shape[0] != head.weights[0].shape[0]
             ):
                 raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
+            if index is not None and index.vectors.shape[1] != scaler.mean.shape[0]:
+                raise ModelError(f"{path}: index.npz does not match the model's features")
         except ModelError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
         known = {"format", "format_version", "classes", "backbone", "blocks", "layers", "history"}
         meta = {k: v for k, v in info.items() if k not in known}
         blocks = [(str(n), int(d)) for n, d in info["blocks"]]
-        return cls(list(info["classes"]), info["backbone"], blocks, scaler, head, meta)
+        return cls(list(info["classes"]), info["backbone"], blocks, scaler, head, meta, index, profiles)

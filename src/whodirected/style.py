@@ -16,6 +16,7 @@ from PIL import Image
 WORK_WIDTH = 256  # descriptors are computed on a copy this wide
 BAR_LUMA = 20.0  # rows/columns darker than this (0-255) on average, and flat, are bars
 BAR_STD = 8.0
+BAR_DARK_SHARE = 0.6  # a row at least this dark is part of a bar, even with subtitle text on it
 EDGE_THRESHOLD = 40.0  # Sobel magnitude (0-255 scale) that counts as an edge
 
 _HUE_BINS = 8
@@ -51,13 +52,14 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     ),
 )
 NAMES = tuple(d.name for d in DESCRIPTORS)
-VERSION = "style-1"
+VERSION = "style-2"
 
 
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
     """``(left, top, right, bottom)`` of the picture inside black letterbox/pillarbox bars."""
     luma = np.asarray(image.convert("L"), dtype=np.float32)
-    rows = (luma.mean(axis=1) > BAR_LUMA) | (luma.std(axis=1) > BAR_STD)
+    # a row of a bar is mostly black: subtitles burnt into a letterbox bar leave it a bar
+    rows = np.percentile(luma, 100 * BAR_DARK_SHARE, axis=1) > BAR_LUMA
     cols = (luma.mean(axis=0) > BAR_LUMA) | (luma.std(axis=0) > BAR_STD)
     if not rows.any() or not cols.any():
         return 0, 0, image.width, image.height

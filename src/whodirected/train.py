@@ -15,7 +15,9 @@ from .classifier import HeadConfig, Scaler, fit_head
 from .config import EmbedConfig, TrainConfig
 from .dataset import Dataset
 from .embed import Features, embed_dataset
+from .index import build_index
 from .model import Model
+from .readout import StyleProfiles
 
 
 class TrainError(Exception):
@@ -108,23 +110,58 @@ def train_meta(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: Tra
     }
 
 
-def build_model(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig) -> Model:
-    """Fit the head on every frame of ``data`` and wrap it, with its metadata, as a model."""
+def style_values(data: Labelled, style: Features | None) -> np.ndarray:
+    """The style descriptors of every training frame: the model's own style block, or ``style``
+    (the same dataset embedded with the ``style`` backbone alone)."""
+    offset = 0
+    for name, size in data.features.blocks:
+        if name == "style":
+            return data.x[:, offset : offset + size]
+        offset += size
+    if style is None:
+        raise ValueError("the model has no style block: pass the dataset's style features")
+    row = np.cumsum(style.ok) - 1  # dataset frame -> row of style.matrix
+    wanted = np.flatnonzero(data.features.ok)
+    values = style.matrix[row[wanted]].copy()
+    values[~style.ok[wanted]] = np.nan
+    return values
+
+
+def build_model(
+    dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig, style: Features | None = None
+) -> Model:
+    """Fit the head on every frame of ``data`` and wrap it, with its evidence index, style
+    profiles, "unknown director" threshold and metadata, as a model."""
+    from .calibrate import calibrate, fixed
+
     scaler, head = fit(data, config)
-    return Model(
-        data.classes,
-        embed.backbone,
-        data.features.blocks,
-        scaler,
-        head,
-        train_meta(dataset, data, embed, config),
+    meta = train_meta(dataset, data, embed, config)
+    frames = dataset.frames[data.features.ok]
+    timestamps = frames["timestamp"] if "timestamp" in frames else np.full(len(frames), np.nan)
+    index = build_index(
+        scaler.transform(data.x),
+        data.y,
+        frames.film.astype(str).to_numpy(),
+        np.asarray(timestamps, dtype=np.float64),
+        frames.path.tolist(),
+        config.index_frames,
+        config.thumbnail_side,
+        config.film_match_false_rate,
     )
+    meta["film_match_threshold"] = index.film_threshold
+    if config.calibrate:
+        chosen = head.history.get("chosen_C", [None])[0]
+        meta["open_set"] = calibrate(data, fixed(head_config(config), chosen), config.seed).to_dict()
+    profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
+    return Model(data.classes, embed.backbone, data.features.blocks, scaler, head, meta, index, profiles)
 
 
-def train(
-    dataset: Dataset, embed: EmbedConfig, config: TrainConfig, store: str | Path, on_progress=None
-) -> tuple[Model, Labelled]:
-    """Embed what is missing, fit the head on every frame, return the model and its data."""
+def embed_for_training(
+    dataset: Dataset, embed: EmbedConfig, store: str | Path, on_progress=None
+) -> tuple[Features, Features | None]:
+    """The dataset's features, and its style block apart when the backbone has none."""
+    from .backbones import parts
+
     features = embed_dataset(
         dataset,
         embed.backbone,
@@ -134,5 +171,18 @@ def train(
         embed.max_pixels,
         on_progress=on_progress,
     )
+    style = None
+    if "style" not in parts(embed.backbone):
+        style = embed_dataset(
+            dataset, "style", store, embed.batch_size, "cpu", embed.max_pixels, on_progress=on_progress
+        )
+    return features, style
+
+
+def train(
+    dataset: Dataset, embed: EmbedConfig, config: TrainConfig, store: str | Path, on_progress=None
+) -> tuple[Model, Labelled]:
+    """Embed what is missing, fit the head on every frame, return the model and its data."""
+    features, style = embed_for_training(dataset, embed, store, on_progress)
     data = labelled(dataset, features)
-    return build_model(dataset, data, embed, config), data
+    return build_model(dataset, data, embed, config, style), data

@@ -1,0 +1,181 @@
+"""The evidence index: training frames as unit vectors, for nearest-frame look-ups.
+
+Stored in a model folder as ``index.npz`` (plain arrays, read with ``allow_pickle=False``):
+each frame's vector, director, film, timestamp and file name, and a small JPEG thumbnail, so
+that evidence can be shown without the training frames. Search is cosine similarity by NumPy
+brute force, or FAISS when it is installed and the index is large.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+INDEX_NAME = "index.npz"
+FAISS_MIN_FRAMES = 50_000  # below this, NumPy's matrix product is as fast as FAISS
+FILM_VOTES = 10  # nearest frames that vote for the film a screenshot comes from
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (cosine similarity becomes a dot product)."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+
+
+def thumbnail(path: str | Path, side: int) -> bytes:
+    """A JPEG thumbnail of an image file, at most ``side`` pixels on its longest side."""
+    with Image.open(path) as image:
+        image.draft("RGB", (side, side))  # JPEG decodes straight at a reduced scale
+        image = image.convert("RGB")
+        image.thumbnail((side, side))
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+@dataclass
+class FilmMatch:
+    """The training film a screenshot most likely comes from, and whether it really does."""
+
+    film: str
+    director: str
+    similarity: float  # best cosine similarity to a frame of that film
+    known: bool  # similarity at or above the model's film-match threshold
+
+
+@dataclass
+class FrameIndex:
+    """Training frames as unit vectors with what a person needs to see them as evidence."""
+
+    vectors: np.ndarray  # (n, d) float32, unit length
+    director: np.ndarray  # (n,) index into the model's classes
+    film: np.ndarray  # (n,) str
+    timestamp: np.ndarray  # (n,) seconds into the film, NaN when unknown
+    name: np.ndarray  # (n,) str, the frame's file name
+    thumbs: np.ndarray  # all thumbnails' JPEG bytes, concatenated (uint8)
+    offsets: np.ndarray  # (n + 1,) int64: thumbnail i is thumbs[offsets[i]:offsets[i + 1]]
+    film_threshold: float  # similarity from which a screenshot is said to come from a known film
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Similarities and ids ``(m, k)`` of the ``k`` nearest frames of each query vector."""
+        queries = unit(queries)
+        k = min(k, len(self))
+        if len(self) >= FAISS_MIN_FRAMES and importlib.util.find_spec("faiss") is not None:
+            import faiss
+
+            index = faiss.IndexFlatIP(self.vectors.shape[1])
+            index.add(self.vectors)
+            sims, ids = index.search(queries, k)
+            return sims, ids
+        sims = queries @ self.vectors.T
+        ids = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(sims, ids, axis=1), ids
+
+    def film_match(self, sims: np.ndarray, ids: np.ndarray, classes: list[str]) -> FilmMatch:
+        """The film the nearest frames vote for (weighted by similarity), for one query."""
+        votes: dict[tuple[int, str], float] = {}
+        best: dict[tuple[int, str], float] = {}
+        for sim, i in zip(sims[:FILM_VOTES], ids[:FILM_VOTES], strict=True):
+            key = (int(self.director[i]), str(self.film[i]))
+            votes[key] = votes.get(key, 0.0) + max(float(sim), 0.0)
+            best[key] = max(best.get(key, -1.0), float(sim))
+        director, film = max(votes, key=lambda key: (votes[key], best[key]))
+        similarity = best[(director, film)]
+        return FilmMatch(film, classes[director], similarity, similarity >= self.film_threshold)
+
+    def thumbnail(self, i: int) -> bytes:
+        """The JPEG bytes of frame ``i``'s thumbnail."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"no frame {i} in the index ({len(self)} frames)")
+        return self.thumbs[self.offsets[i] : self.offsets[i + 1]].tobytes()
+
+    # -- files ---------------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        with (folder / INDEX_NAME).open("wb") as handle:
+            np.savez(
+                handle,
+                vectors=self.vectors.astype(np.float16),  # half the size, same neighbours
+                director=self.director.astype(np.int32),
+                film=self.film.astype(str),
+                timestamp=self.timestamp.astype(np.float64),
+                name=self.name.astype(str),
+                thumbs=self.thumbs,
+                offsets=self.offsets,
+                film_threshold=np.float64(self.film_threshold),
+            )
+
+    @classmethod
+    def load(cls, folder: Path) -> FrameIndex | None:
+        """The index of a model folder, or ``None`` for a model saved without one."""
+        if not (folder / INDEX_NAME).is_file():
+            return None
+        with np.load(folder / INDEX_NAME, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        return cls(
+            arrays["vectors"].astype(np.float32),
+            arrays["director"],
+            arrays["film"],
+            arrays["timestamp"],
+            arrays["name"],
+            arrays["thumbs"],
+            arrays["offsets"],
+            float(arrays["film_threshold"]),
+        )
+
+
+def film_threshold(
+    vectors: np.ndarray, films: np.ndarray, false_rate: float, max_queries: int = 2000
+) -> float:
+    """The similarity that a frame of an *unseen* film exceeds only ``false_rate`` of the time.
+
+    Each training frame stands in for a screenshot of a film the model never saw: its best
+    similarity to the frames of every *other* film is what an unseen film would score.
+    """
+    films = np.asarray(films)
+    if len(np.unique(films)) < 2:
+        return 1.0
+    step = max(1, len(vectors) // max_queries)
+    best = []
+    for i in range(0, len(vectors), step):
+        others = films != films[i]
+        best.append(float((vectors[others] @ vectors[i]).max()))
+    return float(np.quantile(best, 1.0 - false_rate))
+
+
+def build_index(
+    vectors: np.ndarray,
+    director: np.ndarray,
+    film: np.ndarray,
+    timestamp: np.ndarray,
+    paths: list[str],
+    max_frames: int,
+    thumbnail_side: int,
+    false_rate: float,
+) -> FrameIndex:
+    """An index of at most ``max_frames`` frames (a random sample beyond that), with thumbnails."""
+    vectors = unit(vectors)
+    keep = np.arange(len(vectors))
+    if len(keep) > max_frames:
+        keep = np.sort(np.random.default_rng(0).choice(len(vectors), max_frames, replace=False))
+    films = np.char.add(np.char.add(np.asarray(director).astype(str), "/"), np.asarray(film, dtype=str))
+    threshold = film_threshold(vectors, films, false_rate)
+    thumbs = [thumbnail(paths[i], thumbnail_side) for i in keep]
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in thumbs])]).astype(np.int64)
+    return FrameIndex(
+        vectors[keep],
+        np.asarray(director)[keep],
+        np.asarray(film, dtype=str)[keep],
+        np.asarray(timestamp, dtype=np.float64)[keep],
+        np.asarray([Path(paths[i]).name for i in keep], dtype=str),
+        np.frombuffer(b"".join(thumbs), dtype=np.uint8),
+        offsets,
+        threshold,
+    )

@@ -1,0 +1,374 @@
+"""Prediction: screenshots, folders and clips to ranked directors with evidence.
+
+The library call is ``Model.load(path).predict(image)``; this module does the work behind it
+and gives the typed result (:class:`Prediction`) that the CLI and the web page both show:
+the ranked directors, the verdict (a name, or "unknown director" below the model's
+calibrated confidence), the nearest training frames, the training film the screenshot most
+likely comes from, and the style read-out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from . import style
+from .config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ExtractConfig, PredictConfig
+from .images import ImageError, from_array, open_image, to_rgb, trim_borders
+from .index import FilmMatch
+from .readout import StyleReadout, read_out
+
+if TYPE_CHECKING:
+    from .model import Model
+
+UNKNOWN = "unknown director"
+AGGREGATES = ("mean", "log", "none")
+
+
+@dataclass
+class Ranked:
+    director: str
+    probability: float
+
+
+@dataclass
+class Evidence:
+    """A training frame near the screenshot in feature space."""
+
+    id: int  # position in the model's index (its thumbnail's id)
+    director: str
+    film: str
+    timestamp: float | None  # seconds into the film, when known
+    frame: str  # the training frame's file name
+    similarity: float  # cosine similarity, 1 identical
+
+
+@dataclass
+class Prediction:
+    """What the model says of one image, or of several frames taken together."""
+
+    source: str  # the file, "clip.mp4 @ 12.0 s", or "upload"
+    ranking: list[Ranked]  # every director, most likely first
+    min_confidence: float  # below it the verdict is "unknown director"
+    similarity: float = 1.0  # to the nearest training frame (1 when the model has no index)
+    min_similarity: float = -1.0  # below it the verdict is "unknown director" too
+    evidence: list[Evidence] = field(default_factory=list)
+    film: FilmMatch | None = None
+    style: StyleReadout | None = None
+    frames: list[Prediction] = field(default_factory=list)  # the frames behind an aggregate verdict
+    aggregate: str | None = None  # how ``frames`` were combined
+
+    @property
+    def confidence(self) -> float:
+        return self.ranking[0].probability
+
+    @property
+    def unknown(self) -> bool:
+        return self.confidence < self.min_confidence or self.similarity < self.min_similarity
+
+    @property
+    def verdict(self) -> str:
+        return UNKNOWN if self.unknown else self.ranking[0].director
+
+    def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
+        """JSON-ready; the schema of ``predict --json``, ``--save`` and the web API."""
+        return {
+            "source": self.source,
+            "verdict": self.verdict,
+            "unknown": self.unknown,
+            "confidence": round(self.confidence, 6),
+            "min_confidence": round(self.min_confidence, 6),
+            "similarity": round(self.similarity, 6),
+            "min_similarity": round(self.min_similarity, 6),
+            "ranking": [
+                {"director": r.director, "probability": round(r.probability, 6)} for r in self.ranking[:top_k]
+            ],
+            "evidence": [asdict(e) for e in self.evidence],
+            "film": asdict(self.film) if self.film else None,
+            "style": asdict(self.style) if self.style else None,
+            "aggregate": self.aggregate,
+            "frames": [f.to_dict(top_k) for f in self.frames],
+        }
+
+
+# -- images to predictions ------------------------------------------------------------------------
+def load_image(
+    image: Any,
+    trim: bool = True,
+    max_pixels: int = PredictConfig.max_pixels,
+    max_bytes: int = PredictConfig.max_bytes,
+) -> Image.Image:
+    """Any accepted input as an upright RGB picture, uniform borders trimmed (``ImageError``)."""
+    if isinstance(image, Image.Image):
+        picture = to_rgb(image)
+    elif isinstance(image, np.ndarray):
+        picture = from_array(image)
+    elif isinstance(image, (str, Path, bytes)):
+        picture = open_image(image, max_pixels, max_bytes=max_bytes)
+    else:
+        raise ImageError(f"cannot predict a {type(image).__name__}: give a path, bytes, PIL image or array")
+    return trim_borders(picture) if trim else picture
+
+
+def predict_images(
+    model: Model,
+    images: list[Any],
+    evidence: int = PredictConfig.evidence,
+    trim_borders: bool = PredictConfig.trim_borders,
+    min_confidence: float | None = None,
+    sources: list[str] | None = None,
+) -> list[Prediction]:
+    """One :class:`Prediction` per image, from one batched forward pass per backbone block."""
+    if not images:
+        return []
+    pictures = [load_image(image, trim_borders) for image in images]
+    blocks = [e.embed([e.preprocess(p) for p in pictures]) for e in model.extractors()]
+    features = np.concatenate(blocks, axis=1).astype(np.float32)
+    proba = model.predict_proba(features)
+    styles = _style_values(model, features, pictures)
+    threshold = model.min_confidence if min_confidence is None else min_confidence
+    sims = ids = None
+    if model.index is not None and len(model.index):
+        sims, ids = model.index.search(model.scaler.transform(features), max(evidence, 10))
+    labels = sources or [_label(image) for image in images]
+    results = []
+    for n, p in enumerate(proba):
+        order = np.argsort(-p, kind="stable")
+        ranking = [Ranked(model.classes[i], float(p[i])) for i in order]
+        prediction = Prediction(labels[n], ranking, threshold, min_similarity=model.min_similarity)
+        if sims is not None and ids is not None:
+            prediction.similarity = float(sims[n][0])
+            prediction.evidence = _evidence(model, sims[n], ids[n], evidence)
+            prediction.film = model.index.film_match(sims[n], ids[n], model.classes)  # type: ignore[union-attr]
+        if model.profiles is not None:
+            prediction.style = read_out(styles[n], model.profiles, int(order[0]), model.classes[order[0]])
+        results.append(prediction)
+    return results
+
+
+def _label(image: Any) -> str:
+    return str(image) if isinstance(image, (str, Path)) else "upload" if isinstance(image, bytes) else "image"
+
+
+def _style_values(model: Model, features: np.ndarray, pictures: list[Image.Image]) -> np.ndarray:
+    """The style descriptors: the model's own style block when it has one, else computed."""
+    offset = 0
+    for name, size in model.blocks:
+        if name == "style":
+            return features[:, offset : offset + size]
+        offset += size
+    return np.stack([style.describe(p) for p in pictures])
+
+
+def _evidence(model: Model, sims: np.ndarray, ids: np.ndarray, n: int) -> list[Evidence]:
+    index = model.index
+    assert index is not None
+    found = []
+    for sim, i in zip(sims[:n], ids[:n], strict=True):
+        timestamp = float(index.timestamp[i])
+        found.append(
+            Evidence(
+                int(i),
+                model.classes[int(index.director[i])],
+                str(index.film[i]),
+                None if math.isnan(timestamp) else round(timestamp, 3),
+                str(index.name[i]),
+                round(float(sim), 4),
+            )
+        )
+    return found
+
+
+def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> Prediction:
+    """One verdict for several frames: the mean of their probabilities (``mean``) or of their
+    log-probabilities (``log``, a product of experts that punishes any frame's doubt)."""
+    if how not in ("mean", "log"):
+        raise ValueError(f"unknown aggregate {how!r}; choose from {', '.join(AGGREGATES)}")
+    names = model.classes
+    proba = np.array(
+        [[dict((r.director, r.probability) for r in f.ranking)[c] for c in names] for f in frames]
+    )
+    if how == "mean":
+        combined = proba.mean(axis=0)
+    else:
+        logs = np.log(np.clip(proba, 1e-12, 1.0)).mean(axis=0)
+        combined = np.exp(logs - logs.max())
+        combined /= combined.sum()
+    order = np.argsort(-combined, kind="stable")
+    result = Prediction(
+        source,
+        [Ranked(names[i], float(combined[i])) for i in order],
+        frames[0].min_confidence,
+        float(np.mean([f.similarity for f in frames])),
+        frames[0].min_similarity,
+        frames=frames,
+        aggregate=how,
+    )
+    best: dict[int, Evidence] = {}
+    for evidence in (e for f in frames for e in f.evidence):
+        if evidence.id not in best or evidence.similarity > best[evidence.id].similarity:
+            best[evidence.id] = evidence
+    result.evidence = sorted(best.values(), key=lambda e: -e.similarity)[: len(frames[0].evidence)]
+    matches = [f.film for f in frames if f.film is not None]
+    if matches:
+        votes = Counter((m.director, m.film) for m in matches if m.known) or Counter(
+            (m.director, m.film) for m in matches
+        )
+        director, film = votes.most_common(1)[0][0]
+        similarity = max(m.similarity for m in matches if (m.director, m.film) == (director, film))
+        known = any(m.known for m in matches if (m.director, m.film) == (director, film))
+        result.film = FilmMatch(film, director, similarity, known)
+    if model.profiles is not None and all(f.style for f in frames):
+        values = np.mean([list(f.style.descriptors.values()) for f in frames], axis=0)  # type: ignore[union-attr]
+        result.style = read_out(
+            values, model.profiles, names.index(result.ranking[0].director), result.ranking[0].director
+        )
+    return result
+
+
+# -- what the command line accepts: images, folders of them, video clips ----------------------------
+@dataclass
+class Item:
+    """One thing to predict: an image file, or a clip or folder whose frames go together."""
+
+    path: Path
+    kind: str  # "image", "clip" or "folder"
+
+
+def collect(paths: list[Path]) -> tuple[list[Item], list[str]]:
+    """Sort the command line's paths into items; one error line for each unusable path."""
+    items, errors = [], []
+    for path in paths:
+        suffix = path.suffix.lower()
+        if not path.exists():
+            errors.append(f"{path}: no such file or folder")
+        elif path.is_dir():
+            if any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file()):
+                items.append(Item(path, "folder"))
+            else:
+                errors.append(f"{path}: folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        elif suffix in VIDEO_EXTENSIONS:
+            items.append(Item(path, "clip"))
+        else:
+            items.append(Item(path, "image"))  # decoding decides, not the extension
+    return items, errors
+
+
+def folder_images(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+    )
+
+
+def clip_frames(path: Path, count: int) -> list[tuple[float, Image.Image]]:
+    """``count`` frames spread over a clip, black frames and credits left out (``VideoError``)."""
+    from .filters import DuplicateFilter, rejection
+    from .sampling import spread
+    from .video import Video, VideoError
+
+    config = ExtractConfig(mode="per-film", per_film=count, drop_duplicates=False)
+    with Video(path) as video:
+        if video.duration <= 0:
+            raise VideoError(f"{path}: unknown or zero duration")
+        targets = [t.time for t in spread(video.duration, count)]
+        frames = [(f.target, f.image) for f in video.sample(targets)]
+    duplicates = DuplicateFilter(config.duplicate_distance)
+    kept = [(t, image) for t, image in frames if rejection(image, config, duplicates) is None]
+    if not kept:
+        raise VideoError(f"{path}: no usable frames (all black or credits)")
+    return kept
+
+
+def predict_items(
+    model: Model, items: list[Item], config: PredictConfig
+) -> tuple[list[Prediction], list[str]]:
+    """Predict every item; a bad file costs one error line, never the rest of the batch."""
+    from .video import VideoError
+
+    results: list[Prediction] = []
+    errors: list[str] = []
+    options = {"evidence": config.evidence, "min_confidence": config.min_confidence, "trim_borders": False}
+    for item in items:
+        try:
+            if item.kind == "clip":
+                frames = clip_frames(item.path, config.clip_frames)
+                pictures = [image for _, image in frames]
+                sources = [f"{item.path} @ {t:.1f} s" for t, _ in frames]
+                if config.trim_borders:
+                    pictures = [trim_borders(p) for p in pictures]
+                how = config.aggregate or "mean"
+            else:
+                files = folder_images(item.path) if item.kind == "folder" else [item.path]
+                pictures, sources = [], []
+                for path in files:
+                    try:
+                        pictures.append(
+                            load_image(path, config.trim_borders, config.max_pixels, config.max_bytes)
+                        )
+                        sources.append(str(path))
+                    except ImageError as exc:
+                        errors.append(str(exc))
+                how = config.aggregate or "none"
+            predictions = []
+            for start in range(0, len(pictures), 16):
+                predictions += predict_images(
+                    model, pictures[start : start + 16], sources=sources[start : start + 16], **options
+                )
+        except (ImageError, VideoError) as exc:
+            errors.append(str(exc))
+            continue
+        if how != "none" and len(predictions) > 1:
+            results.append(aggregate(model, predictions, how, str(item.path)))
+        else:
+            results += predictions
+    return results, errors
+
+
+CSV_COLUMNS = ("source", "frame", "verdict", "confidence", "unknown", "film", "film_known", "film_similarity")
+
+
+def save_results(report: dict[str, Any], results: list[Prediction], path: Path) -> Path:
+    """Write ``report`` as JSON, or ``results`` as CSV (one row per frame), atomically."""
+    import csv
+    import io
+    import json
+
+    from . import atomic
+
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        atomic.write_text(path, json.dumps(report, indent=2, ensure_ascii=False))
+        return path
+    if suffix != ".csv":
+        raise ValueError("--save writes .json or .csv")
+    top_k = max((len(p["ranking"]) for p in report["predictions"]), default=0)
+    rank_columns = [f"{kind}{i}" for i in range(1, top_k + 1) for kind in ("director", "probability")]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*CSV_COLUMNS, *rank_columns])
+    for prediction in results:
+        for frame in [prediction, *prediction.frames]:
+            film = frame.film
+            writer.writerow(
+                [
+                    prediction.source,
+                    "" if frame is prediction else frame.source,
+                    frame.verdict,
+                    f"{frame.confidence:.6f}",
+                    int(frame.unknown),
+                    film.film if film else "",
+                    int(film.known) if film else "",
+                    f"{film.similarity:.4f}" if film else "",
+                    *[v for r in frame.ranking[:top_k] for v in (r.director, f"{r.probability:.6f}")],
+                ]
+            )
+    atomic.write_text(path, out.getvalue())
+    return path
