@@ -24,6 +24,10 @@ demo: $(VENV)/.installed
 	$(BIN)/whodirected train $(DEMO)/frames -o $(DEMO)/model --plot $(DEMO)/training.png
 	$(BIN)/whodirected evaluate $(DEMO)/frames -o $(DEMO)/evaluation
 	$(BIN)/whodirected explore $(DEMO)/frames -o $(DEMO)/report.html
+	@# a frame of a film the model never saw, by each of the same directors (another seed)
+	$(BIN)/whodirected demo-library $(DEMO)/new-films --directors 3 --films 1 --seconds 8 --seed 7
+	$(BIN)/whodirected extract $(DEMO)/new-films $(DEMO)/new-frames --per-film 3
+	$(BIN)/whodirected predict "$$(ls $(DEMO)/new-frames/*/*/*.jpg | head -n 1)" --model $(DEMO)/model
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
@@ -33,6 +37,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/embed.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/predict.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

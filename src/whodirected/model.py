@@ -65,14 +65,15 @@ class Model:
     def extractors(self) -> list:
         """The backbone blocks, built on first use and kept (raises ``BackboneError``)."""
         if not self._extractors:
-            from .backbones import create, parts
+            from .backbones import REGISTRY, create, parts
 
+            blocks = [(name, REGISTRY[name].dim) for name in parts(self.backbone)]
+            if blocks != [tuple(b) for b in self.blocks]:
+                raise ModelError(
+                    f"backbone {self.backbone} gives features {blocks}, the model expects {self.blocks}"
+                )
             random = self.meta.get("random_weights", False)  # test models only
             self._extractors = [create(name, self.device, random) for name in parts(self.backbone)]
-            dims = [(e.name, e.dim) for e in self._extractors]
-            if dims != [tuple(b) for b in self.blocks]:
-                self._extractors = []
-                raise ModelError(f"the backbone builds features {dims}, the model expects {self.blocks}")
         return self._extractors
 
     def predict(self, image, **options):
@@ -159,6 +160,7 @@ class Model:
             if (
                 head.weights[-1].shape[1] != len(info["classes"])
                 or scaler.mean.shape[0] != head.weights[0].shape[0]
+                or scaler.mean.shape[0] != sum(int(size) for _, size in info["blocks"])
             ):
                 raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
             if index is not None and index.vectors.shape[1] != scaler.mean.shape[0]:

@@ -1,0 +1,104 @@
+"""Prediction speed and open-set behaviour, in one run:
+
+- a bare backbone forward on one ready image (the limit);
+- one warm ``Model.predict`` from a JPEG file;
+- a folder of 100 frames (throughput);
+- the cold start of the ``whodirected predict`` command;
+- how often frames of directors the model never saw get "unknown director".
+
+    python benchmarks/predict.py
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from _common import CACHE, demo_frames
+from PIL import Image
+
+from whodirected.config import EmbedConfig, TrainConfig
+from whodirected.dataset import load_dataset
+from whodirected.model import Model
+from whodirected.predict import UNKNOWN
+from whodirected.train import train
+
+UNSEEN = ("Denis Villeneuve", "Akira Kurosawa")  # the demo's 5th and 6th directors, never trained on
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` calls after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    dataset = load_dataset(demo_frames(6, 3, 16.0))
+    known = ~dataset.frames.director.isin(UNSEEN)
+    model_dir = CACHE / "predict-model"
+    start = time.perf_counter()
+    model, _ = train(
+        replace(dataset, frames=dataset.frames[known].reset_index(drop=True)),
+        EmbedConfig(),
+        TrainConfig(),
+        dataset.root / ".whodirected" / "features",
+    )
+    model.save(model_dir)
+    print(f"model: {len(model.classes)} directors, {int(known.sum())} frames, trained in {time.perf_counter() - start:.1f} s")
+    model = Model.load(model_dir)
+    (extractor, *_), path = model.extractors(), dataset.frames.path.iloc[0]
+    ready = [extractor.preprocess(Image.open(path).convert("RGB"))]
+    bare = timed(lambda: extractor.embed(ready), 20)
+    warm = timed(lambda: model.predict(path), 20)
+    print(f"bare {extractor.name} forward, one ready image: {bare * 1000:7.1f} ms  (the limit)")
+    print(f"warm Model.predict from a JPEG:          {warm * 1000:7.1f} ms  = {warm / bare:.2f}x the bare forward (goal <= 1.5x)")
+
+    folder = Path(tempfile.mkdtemp(prefix="predict-bench-"))
+    for i, p in enumerate(dataset.frames.path.iloc[:100]):
+        (folder / f"{i:03d}.jpg").write_bytes(Path(p).read_bytes())
+    from whodirected.config import PredictConfig
+    from whodirected.predict import Item, predict_items
+
+    start = time.perf_counter()
+    results, _ = predict_items(model, [Item(folder, "folder")], PredictConfig())
+    seconds = time.perf_counter() - start
+    print(f"folder of {len(results)} frames:               {len(results) / seconds:7.1f} frames/s ({seconds:.2f} s)")
+
+    command = [sys.executable, "-m", "whodirected.cli", "predict", str(path), "--model", str(model_dir), "--json"]
+    colds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        colds.append(time.perf_counter() - start)
+    print(f"cold `whodirected predict` (one image):  {statistics.median(colds):7.2f} s  (goal < 3 s)")
+
+    rows = dataset.frames[~known]
+    predictions = model.predict_many(rows.path.tolist())
+    unknown = np.mean([p.verdict == UNKNOWN for p in predictions])
+    print(f"frames of {len(UNSEEN)} unseen directors called unknown: {unknown:.0%} of {len(rows)}")
+    open_set = model.meta["open_set"]
+    print(
+        f"calibrated at training: {open_set['unknown_refused']:.0%} of held-out directors' frames refused, "
+        f"{open_set['known_right_accepted']:.0%} of held-out films' frames accepted and right"
+    )
+    with (CACHE / "predict-results.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["director", "verdict", "confidence", "similarity"])
+        for (_, row), p in zip(rows.iterrows(), predictions, strict=True):
+            writer.writerow([row.director, p.verdict, f"{p.confidence:.3f}", f"{p.similarity:.3f}"])
+
+
+if __name__ == "__main__":
+    main()
