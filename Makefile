@@ -30,6 +30,9 @@ demo: $(VENV)/.installed
 	$(BIN)/whodirected predict "$$(ls $(DEMO)/new-frames/*/*/*.jpg | head -n 1)" --model $(DEMO)/model
 
 test: $(VENV)/.installed
+	@# the browser test drives Debian's Chromium (root installs it; otherwise that test says it skipped)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "could not install chromium: the browser test will be skipped"
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
@@ -38,6 +41,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/embed.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/predict.py
+	$(BIN)/python benchmarks/serve.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

@@ -80,3 +80,15 @@ def demo_frames(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) ->
     out = tmp_path_factory.mktemp("frames") / "frames"
     extract_library(demo_library, out, ExtractConfig(every=0.5), jobs=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_model(demo_frames: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained on every demo frame (default backbone and head); read-only for tests."""
+    from whodirected.config import EmbedConfig, TrainConfig
+    from whodirected.dataset import load_dataset
+    from whodirected.train import train
+
+    store = tmp_path_factory.mktemp("store")
+    model, _ = train(load_dataset(demo_frames), EmbedConfig(), TrainConfig(), store)
+    return model.save(tmp_path_factory.mktemp("model") / "model")

@@ -537,6 +537,67 @@ def predict(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    model: Annotated[
+        Path, typer.Option("--model", "-m", help="Model folder from `whodirected train`.")
+    ] = Path("model"),
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default 127.0.0.1: this computer only).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default 8000).")] = None,
+    max_upload_mb: Annotated[
+        float | None, typer.Option(min=0.001, help="Largest accepted upload in MB (default 20).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve a local web page: drop a screenshot, see the ranked directors and the evidence."""
+    from .config import load_config, override
+
+    try:
+        settings = override(
+            load_config(config).serve,
+            host=host,
+            port=port,
+            max_upload_bytes=None if max_upload_mb is None else int(max_upload_mb * 1_000_000),
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    try:
+        import uvicorn
+
+        from .serve import create_app
+    except ImportError as exc:
+        raise _fail(
+            f"the web page needs the [web] extra: pip install 'whodirected[web]' ({exc})", 2
+        ) from None
+    from .backbones import BackboneError
+    from .model import Model, ModelError
+
+    try:
+        trained = Model.load(model)
+        trained.device = device
+        web = create_app(trained, settings)
+    except (ModelError, BackboneError) as exc:
+        raise _fail(str(exc), 2) from None
+    import socket
+
+    from .console import console
+
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))  # bound here, so port 0 can pick a free port
+    except OSError as exc:
+        raise _fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc})", 2) from None
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    console.print(
+        f"whodirected page at http://{shown}:{sock.getsockname()[1]}/  (Ctrl+C to stop)", highlight=False
+    )
+    uvicorn.Server(uvicorn.Config(web, log_level="warning")).run(sockets=[sock])
+
+
 def main() -> None:
     app()
 

@@ -119,6 +119,17 @@ class PredictConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The local web page and its API."""
+
+    host: str = "127.0.0.1"  # localhost only; 0.0.0.0 shares the page with the network
+    port: int = 8000
+    max_upload_bytes: int = 20_000_000  # larger uploads get 413
+    max_pixels: int = 40_000_000  # larger pictures get 413, refused before decoding
+    threads: int = 2  # predictions run in this many threads beside the event loop
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings of all steps."""
 
@@ -126,6 +137,7 @@ class Config:
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
 
 T = TypeVar("T")

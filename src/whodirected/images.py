@@ -96,6 +96,10 @@ def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 102
     found on a copy at most ``work_side`` pixels wide, so huge screenshots stay cheap.
     """
     small = image.convert("RGB")
+    edges = np.asarray(small)
+    outer = [edges[0], edges[-1], edges[:, 0], edges[:, -1]]
+    if not any(_flat_line(line) for line in outer):  # the usual case: no border at all
+        return image
     if max(small.size) > work_side:
         small = small.copy()
         small.thumbnail((work_side, work_side), Image.Resampling.NEAREST)
@@ -122,3 +126,9 @@ def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 102
     if box[3] - box[1] < min_keep * image.height or box[2] - box[0] < min_keep * image.width:
         return image
     return image.crop(box)
+
+
+def _flat_line(line: np.ndarray) -> bool:
+    """True for one row or column of pixels ``(length, 3)`` that looks like a border."""
+    line = line.astype(np.float32)
+    return bool(line.std(axis=0).max() < BORDER_STD and line.mean() > BORDER_DARK)
