@@ -33,3 +33,29 @@ def demo_frames(directors: int = 3, films: int = 3, seconds: float = 12.0, every
     out = CACHE / f"frames-{directors}x{films}x{seconds:g}-every{every:g}"
     extract_library(demo_library(directors, films, seconds), out, ExtractConfig(every=every), jobs=2)
     return out
+
+
+UNSEEN = ("Denis Villeneuve", "Akira Kurosawa")  # the demo's 5th and 6th directors, never trained on
+
+
+def demo_model():
+    """A model trained on the 6x3x16 s demo frames of every director but :data:`UNSEEN`, saved once
+    into benchmarks/.cache; returns (its folder, the whole dataset, the mask of known frames)."""
+    from dataclasses import replace
+
+    from whodirected.config import EmbedConfig, TrainConfig
+    from whodirected.dataset import load_dataset
+    from whodirected.train import train
+
+    dataset = load_dataset(demo_frames(6, 3, 16.0))
+    known = ~dataset.frames.director.isin(UNSEEN)
+    folder = CACHE / "predict-model"
+    if not (folder / "model.json").is_file():
+        model, _ = train(
+            replace(dataset, frames=dataset.frames[known].reset_index(drop=True)),
+            EmbedConfig(),
+            TrainConfig(),
+            dataset.root / ".whodirected" / "features",
+        )
+        model.save(folder)
+    return folder, dataset, known

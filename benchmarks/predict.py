@@ -17,20 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from _common import CACHE, demo_frames
+from _common import CACHE, UNSEEN, demo_model
 from PIL import Image
 
-from whodirected.config import EmbedConfig, TrainConfig
-from whodirected.dataset import load_dataset
 from whodirected.model import Model
 from whodirected.predict import UNKNOWN
-from whodirected.train import train
-
-UNSEEN = ("Denis Villeneuve", "Akira Kurosawa")  # the demo's 5th and 6th directors, never trained on
 
 
 def timed(fn, repeat: int) -> float:
@@ -45,25 +39,18 @@ def timed(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    dataset = load_dataset(demo_frames(6, 3, 16.0))
-    known = ~dataset.frames.director.isin(UNSEEN)
-    model_dir = CACHE / "predict-model"
     start = time.perf_counter()
-    model, _ = train(
-        replace(dataset, frames=dataset.frames[known].reset_index(drop=True)),
-        EmbedConfig(),
-        TrainConfig(),
-        dataset.root / ".whodirected" / "features",
-    )
-    model.save(model_dir)
-    print(f"model: {len(model.classes)} directors, {int(known.sum())} frames, trained in {time.perf_counter() - start:.1f} s")
+    model_dir, dataset, known = demo_model()
+    print(f"model: {int(known.sum())} frames of 4 directors, ready in {time.perf_counter() - start:.1f} s")
     model = Model.load(model_dir)
     (extractor, *_), path = model.extractors(), dataset.frames.path.iloc[0]
     ready = [extractor.preprocess(Image.open(path).convert("RGB"))]
     bare = timed(lambda: extractor.embed(ready), 20)
     warm = timed(lambda: model.predict(path), 20)
     print(f"bare {extractor.name} forward, one ready image: {bare * 1000:7.1f} ms  (the limit)")
-    print(f"warm Model.predict from a JPEG:          {warm * 1000:7.1f} ms  = {warm / bare:.2f}x the bare forward (goal <= 1.5x)")
+    print(
+        f"warm Model.predict from a JPEG:          {warm * 1000:7.1f} ms  = {warm / bare:.2f}x the bare forward (goal <= 1.5x)"
+    )
 
     folder = Path(tempfile.mkdtemp(prefix="predict-bench-"))
     for i, p in enumerate(dataset.frames.path.iloc[:100]):
@@ -74,9 +61,20 @@ def main() -> None:
     start = time.perf_counter()
     results, _ = predict_items(model, [Item(folder, "folder")], PredictConfig())
     seconds = time.perf_counter() - start
-    print(f"folder of {len(results)} frames:               {len(results) / seconds:7.1f} frames/s ({seconds:.2f} s)")
+    print(
+        f"folder of {len(results)} frames:               {len(results) / seconds:7.1f} frames/s ({seconds:.2f} s)"
+    )
 
-    command = [sys.executable, "-m", "whodirected.cli", "predict", str(path), "--model", str(model_dir), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "whodirected.cli",
+        "predict",
+        str(path),
+        "--model",
+        str(model_dir),
+        "--json",
+    ]
     colds = []
     for _ in range(3):
         start = time.perf_counter()
