@@ -20,6 +20,20 @@ app = typer.Typer(
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML file of settings (flags override it).")
 ]
+RunnerOption = Annotated[
+    str,
+    typer.Option(
+        "--runner", help="local (this machine) or ray (a Ray cluster; pip install 'whodirected[ray]')."
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="With --runner ray: auto (a running `ray start` cluster) or ray://host:port; "
+        "default: start a local Ray.",
+    ),
+]
 
 
 def _err(message: str) -> None:
@@ -103,6 +117,8 @@ def extract(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Parallel films (default: CPU count).")
     ] = None,
+    runner: RunnerOption = "local",
+    address: AddressOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Save well-chosen frames of every film, with a manifest; reruns skip finished films."""
@@ -138,9 +154,16 @@ def extract(
     try:
         with FilmProgress() as progress:
             summary = extract_library(
-                src, dst, settings, jobs=jobs, on_start=progress.start, on_result=progress.advance
+                src,
+                dst,
+                settings,
+                jobs=jobs,
+                on_start=progress.start,
+                on_result=progress.advance,
+                runner=runner,
+                address=address,
             )
-    except LibraryError as exc:
+    except (LibraryError, RuntimeError) as exc:
         raise _fail(str(exc), 2) from None
     from .console import print_extract_summary
 
@@ -172,7 +195,7 @@ def _dataset(path: Path):
     return dataset
 
 
-def _features(dataset, settings, store: Path | None):
+def _features(dataset, settings, store: Path | None, runner: str = "local", address: str | None = None):
     """Embed through the cache with a progress bar; exit 2 for a backbone that cannot run."""
     from .backbones import BackboneError
     from .console import EmbedProgress
@@ -189,8 +212,10 @@ def _features(dataset, settings, store: Path | None):
                 settings.device,
                 settings.max_pixels,
                 on_progress=progress.update,
+                runner=runner,
+                address=address,
             )
-    except BackboneError as exc:
+    except (BackboneError, RuntimeError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
 
 
@@ -236,12 +261,14 @@ def embed(
     backbone: BackboneOption = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Frames per forward pass.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
+    runner: RunnerOption = "local",
+    address: AddressOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Turn frames into features, cached: a rerun computes nothing, new frames only themselves."""
     settings = _embed_settings(config, backbone=backbone, batch_size=batch_size, device=device)
     data = _dataset(dataset)
-    features = _features(data, settings, output)
+    features = _features(data, settings, output, runner, address)
     from .console import print_embed_summary
 
     print_embed_summary(features.summary, features.matrix.shape[1])

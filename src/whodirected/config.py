@@ -27,6 +27,7 @@ SamplingMode = Literal["every", "per-film", "shots"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+RUNNERS = ("local", "ray")  # where extract and embed run: this machine, or a Ray cluster
 MAX_PIXELS = 60_000_000  # images larger than this are refused before decoding
 
 

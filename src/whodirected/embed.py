@@ -23,6 +23,7 @@ import numpy as np
 
 from . import atomic
 from .backbones import Extractor, create, parts
+from .config import RUNNERS
 from .dataset import Dataset
 from .images import DEFAULT_MAX_PIXELS, ImageError, open_image
 
@@ -113,12 +114,18 @@ def embed_dataset(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     on_progress: Callable[[str, int, int], None] | None = None,
     random_weights: bool = False,
+    runner: str = "local",
+    address: str | None = None,
 ) -> Features:
     """Embed every frame of ``dataset`` with ``backbone`` (``a+b`` combines), through the cache.
 
     ``on_progress(backbone, done, total)`` reports frames computed. Unreadable images are
-    skipped, each with one line in the summary.
+    skipped, each with one line in the summary. ``runner="ray"`` computes the missing
+    features on a Ray cluster (``address``; see :mod:`whodirected.ray_runner`); this process
+    still writes the cache.
     """
+    if runner not in RUNNERS:
+        raise ValueError(f"unknown runner {runner!r}; choose from {', '.join(RUNNERS)}")
     start = time.perf_counter()
     names = parts(backbone)
     summary = EmbedSummary(frames=len(dataset))
@@ -133,21 +140,34 @@ def embed_dataset(
     bad: set[int] = {i for i, k in enumerate(keys) if k is None}
     blocks, matrices = [], []
     for name in names:
-        extractor = create(name, device=device, random_weights=random_weights)
+        extractor = create(name, device="cpu" if runner == "ray" else device, random_weights=random_weights)
         cache = FeatureStore(store, extractor)
         summary.corrupt += cache.corrupt
         todo = [i for i, k in enumerate(keys) if k is not None and i not in bad and k not in cache]
         todo = list({keys[i]: i for i in todo}.values())  # identical files computed once
         summary.cached[name] = sum(1 for i, k in enumerate(keys) if k is not None and k in cache)
         done = computed = 0
-        for batch_idx, inputs, errors in _prefetch(
-            extractor, [paths[i] for i in todo], todo, batch_size, max_pixels
-        ):
+        if runner == "ray":
+            from .ray_runner import embed_batches
+
+            batches = embed_batches(
+                name,
+                [paths[i] for i in todo],
+                todo,
+                batch_size,
+                device,
+                max_pixels,
+                random_weights,
+                address=address,
+            )
+        else:
+            batches = _local_batches(extractor, [paths[i] for i in todo], todo, batch_size, max_pixels)
+        for batch_idx, features, errors in batches:
             for i, message in errors:
                 bad.add(i)
                 summary.skipped.append(message)
             if batch_idx:
-                cache.add([keys[i] for i in batch_idx], embed_batch(extractor, inputs))  # type: ignore[misc]
+                cache.add([keys[i] for i in batch_idx], features)  # type: ignore[misc]
                 computed += len(batch_idx)
             done += len(batch_idx) + len(errors)
             if on_progress:
@@ -162,6 +182,15 @@ def embed_dataset(
     summary.seconds = time.perf_counter() - start
     summary.skipped = sorted(set(summary.skipped))
     return Features(matrix, ok, blocks, summary)
+
+
+def _local_batches(
+    extractor: Extractor, paths: list[str], indices: list[int], batch_size: int, max_pixels: int
+) -> Iterator[tuple[list[int], np.ndarray, list[tuple[int, str]]]]:
+    """``(frame indices, features, [(index, error line)])`` per batch, computed in this process."""
+    for batch_idx, inputs, errors in _prefetch(extractor, paths, indices, batch_size, max_pixels):
+        features = embed_batch(extractor, inputs) if inputs else np.zeros((0, extractor.dim), np.float32)
+        yield batch_idx, features, errors
 
 
 def _prefetch(

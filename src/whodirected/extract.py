@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import atomic, manifest, sampling
-from .config import ExtractConfig
+from .config import RUNNERS, ExtractConfig
 from .filters import FILTERS, DuplicateFilter, rejection
 from .manifest import FilmRecord
 from .sources import FilmSource, LibraryError, content_hash, discover
@@ -186,11 +186,17 @@ def extract_library(
     jobs: int | None = None,
     on_result: Callable[[FilmResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    runner: str = "local",
+    address: str | None = None,
 ) -> ExtractSummary:
     """Extract every film of the library at ``src`` into ``dst``; return the summary.
 
-    ``on_start(n_films)`` and ``on_result(result)`` let a caller show progress.
+    ``on_start(n_films)`` and ``on_result(result)`` let a caller show progress. ``runner``
+    is ``local`` (``jobs`` processes) or ``ray`` (a Ray cluster at ``address``, or a local
+    one started for the run; see :mod:`whodirected.ray_runner`).
     """
+    if runner not in RUNNERS:
+        raise LibraryError(f"unknown runner {runner!r}; choose from {', '.join(RUNNERS)}")
     src, dst = Path(src), Path(dst)
     config = (config or ExtractConfig()).validate()
     check_paths(src, dst)
@@ -204,7 +210,13 @@ def extract_library(
     records: list[FilmRecord] = []
     errors: list[str] = []
     reused = 0
-    for result in run_local(library.films, dst, config, jobs or os.cpu_count() or 1):
+    if runner == "ray":
+        from .ray_runner import run_extract
+
+        results = run_extract(library.films, dst, config, address)
+    else:
+        results = run_local(library.films, dst, config, jobs or os.cpu_count() or 1)
+    for result in results:
         summary = directors.setdefault(result.source.director, DirectorSummary())
         if result.record is None:
             summary.failed += 1

@@ -1,0 +1,103 @@
+"""Extract and embed on a local Ray cluster give what the local runner gives."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from whodirected.config import ExtractConfig
+from whodirected.dataset import load_dataset
+from whodirected.embed import embed_dataset
+from whodirected.extract import extract_library
+
+ray = pytest.importorskip("ray", reason="the [ray] extra is not installed (pip install 'whodirected[ray]')")
+SETTINGS = ExtractConfig(every=0.5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def manifest(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "manifest.csv")
+
+
+def test_extract_and_embed_match_the_local_runner(demo_library: Path, demo_frames: Path, tmp_path: Path):
+    local = manifest(demo_frames)  # the local runner's output (every 0.5 s)
+    out = tmp_path / "ray"
+    summary = extract_library(demo_library, out, SETTINGS, runner="ray")
+    assert summary.ok and summary.frames == len(local)
+    pd.testing.assert_frame_equal(manifest(out), local)
+    for rel in local.frame_path:
+        assert (out / rel).read_bytes() == (demo_frames / rel).read_bytes()
+
+    dataset = load_dataset(out)
+    here = embed_dataset(dataset, "efficientnet-lite0+style", tmp_path / "local-store", batch_size=8)
+    there = embed_dataset(
+        dataset, "efficientnet-lite0+style", tmp_path / "ray-store", batch_size=8, runner="ray"
+    )
+    assert there.summary.computed == {"efficientnet-lite0": len(dataset), "style": len(dataset)}
+    np.testing.assert_allclose(there.matrix, here.matrix, rtol=1e-4, atol=1e-4)
+    again = embed_dataset(dataset, "efficientnet-lite0+style", tmp_path / "ray-store", runner="ray")
+    assert again.summary.computed == {"efficientnet-lite0": 0, "style": 0}  # resumes from the cache
+
+
+def test_corrupt_film_fails_alone(library_copy: Path, tmp_path: Path) -> None:
+    (library_copy / "Wes Anderson" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
+    summary = extract_library(library_copy, tmp_path / "out", SETTINGS, runner="ray")
+    assert len(summary.errors) == 1 and "broken.mp4" in summary.errors[0]
+    assert summary.frames > 0 and sum(d.films for d in summary.directors.values()) == 4
+
+
+def test_a_killed_worker_is_retried(encode_video, demo_library: Path, tmp_path: Path) -> None:
+    """kill -9 the worker extracting a long film mid-run: Ray reruns the film, nothing is lost."""
+    library = tmp_path / "library"
+    rng = np.random.default_rng(0)
+    encode_video(
+        library / "Slow Director" / "Long Film.mp4",
+        lambda i: (
+            np.full((240, 320, 3), (i * 3) % 255, np.uint8)
+            + rng.integers(0, 40, (240, 320, 3), dtype=np.uint8)
+        ),
+        count=600,
+        fps=20,
+    )
+    killed: list[int] = []
+
+    def assassin() -> None:
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline:
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if "ray::process_film" in title:
+                    os.kill(int(cmdline.parent.name), signal.SIGKILL)
+                    killed.append(int(cmdline.parent.name))
+                    return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=assassin)
+    thread.start()
+    summary = extract_library(
+        library, tmp_path / "out", ExtractConfig(every=0.25, drop_duplicates=False), runner="ray"
+    )
+    thread.join()
+    assert killed, "no extraction worker was seen running"
+    assert summary.ok and summary.frames > 5, summary.errors
+    local = extract_library(
+        library, tmp_path / "local", ExtractConfig(every=0.25, drop_duplicates=False), jobs=1
+    )
+    pd.testing.assert_frame_equal(manifest(tmp_path / "out"), manifest(tmp_path / "local"))
+    assert local.frames == summary.frames
