@@ -164,7 +164,7 @@ def create(name: str, device: str | None = None, random_weights: bool = False) -
         raise BackboneError(
             f"backbone {single} needs the Python package '{spec.requires}' (weights: {spec.weights})"
         )
-    if spec.name != "style":
+    if spec.name != "style" and "OMP_NUM_THREADS" not in os.environ:  # Ray workers get their share
         import torch
 
         torch.set_num_threads(max(1, os.cpu_count() or 1))

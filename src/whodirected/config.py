@@ -127,7 +127,7 @@ class ServeConfig:
     port: int = 8000
     max_upload_bytes: int = 20_000_000  # larger uploads get 413
     max_pixels: int = 40_000_000  # larger pictures get 413, refused before decoding
-    threads: int = 2  # predictions run in this many threads beside the event loop
+    threads: int = 1  # inference threads beside the event loop (each forward already uses every core)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ filesystem mounted at the same path on every node).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,12 @@ def connect(address: str | None = None) -> None:
         raise RuntimeError("--runner ray needs the [ray] extra: pip install 'whodirected[ray]'") from None
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # our own progress bar reports, as in local mode
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def run_extract(

@@ -2,7 +2,7 @@
 
 ``create_app(model)`` builds the app, so tests and other servers can import it;
 ``whodirected serve`` runs it with uvicorn. The model is loaded once and shared; each
-prediction runs in a small thread pool so the event loop never waits on the network.
+prediction runs in an inference thread, so the event loop never waits on the network.
 
 - ``POST /api/predict``: a multipart image upload (field ``file``, optional ``top_k``) →
   the JSON of ``whodirected predict --json``;
@@ -51,8 +51,10 @@ def create_app(model: Model | str | Path, config: ServeConfig | None = None) -> 
     config = config or ServeConfig()
     path = None if isinstance(model, Model) else model
     model = model if isinstance(model, Model) else Model.load(model)
-    model.extractors()  # built once, before the first request (raises for an unusable backbone)
     pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="predict")
+    # built once, before the first request (raises for an unusable backbone), and in the
+    # inference thread: PyTorch's OpenMP threads then serve that thread, not the event loop's
+    pool.submit(model.extractors).result()
     summary = model_summary(model, path)
     page = resources.files("whodirected").joinpath("web/index.html").read_text(encoding="utf-8")
     app = FastAPI(title="whodirected", version=__version__, description="Who directed this shot?")
