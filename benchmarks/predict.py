@@ -93,9 +93,9 @@ def main() -> None:
     )
     with (CACHE / "predict-results.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["director", "verdict", "confidence", "similarity"])
+        writer.writerow(["director", "verdict", "confidence", "familiarity"])
         for (_, row), p in zip(rows.iterrows(), predictions, strict=True):
-            writer.writerow([row.director, p.verdict, f"{p.confidence:.3f}", f"{p.similarity:.3f}"])
+            writer.writerow([row.director, p.verdict, f"{p.confidence:.3f}", f"{p.familiarity:.3f}"])
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ def test_json_and_save_schema(model_dir: Path, frames: Dataset, tmp_path: Path) 
     assert set(report) == {"model", "predictions", "errors"} and report["errors"] == []
     (prediction,) = report["predictions"]
     assert set(prediction) == {
-        "source", "verdict", "unknown", "confidence", "min_confidence", "similarity", "min_similarity",
+        "source", "verdict", "unknown", "confidence", "min_confidence", "familiarity", "min_familiarity",
         "ranking", "evidence", "film", "style", "aggregate", "frames",
     }  # fmt: skip
     assert len(prediction["ranking"]) == 3 and len(prediction["evidence"]) == 5

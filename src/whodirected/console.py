@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -14,9 +16,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .embed import EmbedSummary
-from .extract import ExtractSummary, FilmResult
-from .filters import FILTERS
+if TYPE_CHECKING:  # kept out of start-up: `whodirected predict` needs none of them
+    from .embed import EmbedSummary
+    from .extract import ExtractSummary, FilmResult
 
 console = Console(stderr=True)
 
@@ -56,6 +58,8 @@ class FilmProgress:
 
 def print_extract_summary(summary: ExtractSummary) -> None:
     """Per-director table (films, frames, frames dropped by each filter, failures)."""
+    from .filters import FILTERS
+
     table = Table(
         title="Extraction summary",
         title_justify="left",
@@ -166,8 +170,8 @@ def print_open_set(open_set: dict | None) -> None:
     if not open_set:
         return
     parts = [
-        f"unknown director below probability {open_set['threshold']:.2f} or nearest-frame similarity "
-        f"{open_set['similarity']:.2f} ({open_set['method']})"
+        f"unknown director below probability {open_set['threshold']:.2f} or familiarity "
+        f"{open_set['familiarity']:.2f} ({open_set['method']})"
     ]
     if open_set.get("known_right_accepted") is not None:
         parts.append(
@@ -197,7 +201,7 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
         why = (
             f"below the {p.min_confidence:.0%} the model trusts"
             if p.confidence < p.min_confidence
-            else f"but unlike any training frame (similarity {p.similarity:.2f} < {p.min_similarity:.2f})"
+            else f"but unlike any training frame (familiarity {p.familiarity:.2f} < {p.min_familiarity:.2f})"
         )
         verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.0%}, {why}"
     else:

@@ -2,8 +2,12 @@
 
 Stored in a model folder as ``index.npz`` (plain arrays, read with ``allow_pickle=False``):
 each frame's vector, director, film, timestamp and file name, and a small JPEG thumbnail, so
-that evidence can be shown without the training frames. Search is cosine similarity by NumPy
-brute force, or FAISS when it is installed and the index is large.
+that evidence can be shown without the training frames. Search is by NumPy brute force, or
+FAISS when it is installed and the index is large.
+
+Similarity is the mean of the cosine similarities of each feature block (network, style…):
+:func:`block_unit` makes every block unit length and scales it by 1/√blocks, so that one dot
+product gives that mean and no block drowns the others.
 """
 
 from __future__ import annotations
@@ -21,10 +25,29 @@ FAISS_MIN_FRAMES = 50_000  # below this, NumPy's matrix product is as fast as FA
 FILM_VOTES = 10  # nearest frames that vote for the film a screenshot comes from
 
 
+NOVELTY_NEIGHBOURS = 10  # a frame's familiarity: its mean similarity to this many nearest frames
+
+
 def unit(x: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1 (cosine similarity becomes a dot product)."""
     x = np.atleast_2d(np.asarray(x, dtype=np.float32))
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+
+
+def block_unit(x: np.ndarray, blocks: list[tuple[str, int]]) -> np.ndarray:
+    """Each block of columns made unit length and scaled by 1/sqrt(blocks): a dot product of
+    two such rows is the mean of their per-block cosine similarities."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    edges = np.cumsum([0] + [size for _, size in blocks])
+    parts = [unit(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return np.concatenate(parts, axis=1) / np.sqrt(len(blocks))
+
+
+def familiarity(sims: np.ndarray) -> np.ndarray:
+    """Mean similarity to the :data:`NOVELTY_NEIGHBOURS` nearest frames, from each row of
+    similarities sorted best first (or unsorted: the best are picked)."""
+    k = min(NOVELTY_NEIGHBOURS, sims.shape[1])
+    return -np.sort(-sims, axis=1)[:, :k].mean(axis=1)
 
 
 def thumbnail(path: str | Path, side: int) -> bytes:
@@ -65,8 +88,9 @@ class FrameIndex:
         return len(self.vectors)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Similarities and ids ``(m, k)`` of the ``k`` nearest frames of each query vector."""
-        queries = unit(queries)
+        """Similarities and ids ``(m, k)`` of the ``k`` nearest frames of each query vector
+        (made by :func:`block_unit`, like the index's own)."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, len(self))
         if len(self) >= FAISS_MIN_FRAMES and importlib.util.find_spec("faiss") is not None:
             import faiss
@@ -151,7 +175,7 @@ def film_threshold(
 
 
 def build_index(
-    vectors: np.ndarray,
+    vectors: np.ndarray,  # made by block_unit
     director: np.ndarray,
     film: np.ndarray,
     timestamp: np.ndarray,
@@ -161,7 +185,6 @@ def build_index(
     false_rate: float,
 ) -> FrameIndex:
     """An index of at most ``max_frames`` frames (a random sample beyond that), with thumbnails."""
-    vectors = unit(vectors)
     keep = np.arange(len(vectors))
     if len(keep) > max_frames:
         keep = np.sort(np.random.default_rng(0).choice(len(vectors), max_frames, replace=False))

@@ -58,9 +58,10 @@ class Model:
         return float(self.meta.get("open_set", {}).get("threshold", 0.0))
 
     @property
-    def min_similarity(self) -> float:
-        """The calibrated nearest-frame similarity below which the verdict is "unknown director"."""
-        return float(self.meta.get("open_set", {}).get("similarity", -1.0))
+    def min_familiarity(self) -> float:
+        """The calibrated familiarity (mean similarity to the nearest training frames) below which
+        the verdict is "unknown director"."""
+        return float(self.meta.get("open_set", {}).get("familiarity", -1.0))
 
     def extractors(self) -> list:
         """The backbone blocks, built on first use and kept (raises ``BackboneError``)."""

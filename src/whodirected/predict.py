@@ -21,7 +21,7 @@ from PIL import Image
 from . import style
 from .config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ExtractConfig, PredictConfig
 from .images import ImageError, from_array, open_image, to_rgb, trim_borders
-from .index import FilmMatch
+from .index import FILM_VOTES, NOVELTY_NEIGHBOURS, FilmMatch, block_unit, familiarity
 from .readout import StyleReadout, read_out
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ class Prediction:
     source: str  # the file, "clip.mp4 @ 12.0 s", or "upload"
     ranking: list[Ranked]  # every director, most likely first
     min_confidence: float  # below it the verdict is "unknown director"
-    similarity: float = 1.0  # to the nearest training frame (1 when the model has no index)
-    min_similarity: float = -1.0  # below it the verdict is "unknown director" too
+    familiarity: float = 1.0  # mean similarity to the nearest training frames (1: no index)
+    min_familiarity: float = -1.0  # below it the verdict is "unknown director" too
     evidence: list[Evidence] = field(default_factory=list)
     film: FilmMatch | None = None
     style: StyleReadout | None = None
@@ -70,7 +70,7 @@ class Prediction:
 
     @property
     def unknown(self) -> bool:
-        return self.confidence < self.min_confidence or self.similarity < self.min_similarity
+        return self.confidence < self.min_confidence or self.familiarity < self.min_familiarity
 
     @property
     def verdict(self) -> str:
@@ -84,8 +84,8 @@ class Prediction:
             "unknown": self.unknown,
             "confidence": round(self.confidence, 6),
             "min_confidence": round(self.min_confidence, 6),
-            "similarity": round(self.similarity, 6),
-            "min_similarity": round(self.min_similarity, 6),
+            "familiarity": round(self.familiarity, 6),
+            "min_familiarity": round(self.min_familiarity, 6),
             "ranking": [
                 {"director": r.director, "probability": round(r.probability, 6)} for r in self.ranking[:top_k]
             ],
@@ -135,15 +135,16 @@ def predict_images(
     threshold = model.min_confidence if min_confidence is None else min_confidence
     sims = ids = None
     if model.index is not None and len(model.index):
-        sims, ids = model.index.search(model.scaler.transform(features), max(evidence, 10))
+        queries = block_unit(model.scaler.transform(features), model.blocks)
+        sims, ids = model.index.search(queries, max(evidence, NOVELTY_NEIGHBOURS, FILM_VOTES))
     labels = sources or [_label(image) for image in images]
     results = []
     for n, p in enumerate(proba):
         order = np.argsort(-p, kind="stable")
         ranking = [Ranked(model.classes[i], float(p[i])) for i in order]
-        prediction = Prediction(labels[n], ranking, threshold, min_similarity=model.min_similarity)
+        prediction = Prediction(labels[n], ranking, threshold, min_familiarity=model.min_familiarity)
         if sims is not None and ids is not None:
-            prediction.similarity = float(sims[n][0])
+            prediction.familiarity = float(familiarity(sims[n : n + 1])[0])
             prediction.evidence = _evidence(model, sims[n], ids[n], evidence)
             prediction.film = model.index.film_match(sims[n], ids[n], model.classes)  # type: ignore[union-attr]
         if model.profiles is not None:
@@ -205,8 +206,8 @@ def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> 
         source,
         [Ranked(names[i], float(combined[i])) for i in order],
         frames[0].min_confidence,
-        float(np.mean([f.similarity for f in frames])),
-        frames[0].min_similarity,
+        float(np.mean([f.familiarity for f in frames])),
+        frames[0].min_familiarity,
         frames=frames,
         aggregate=how,
     )

@@ -15,7 +15,7 @@ from .classifier import HeadConfig, Scaler, fit_head
 from .config import EmbedConfig, TrainConfig
 from .dataset import Dataset
 from .embed import Features, embed_dataset
-from .index import build_index
+from .index import block_unit, build_index
 from .model import Model
 from .readout import StyleProfiles
 
@@ -139,7 +139,7 @@ def build_model(
     frames = dataset.frames[data.features.ok]
     timestamps = frames["timestamp"] if "timestamp" in frames else np.full(len(frames), np.nan)
     index = build_index(
-        scaler.transform(data.x),
+        block_unit(scaler.transform(data.x), data.features.blocks),
         data.y,
         frames.film.astype(str).to_numpy(),
         np.asarray(timestamps, dtype=np.float64),
