@@ -148,6 +148,16 @@ def parts(name: str) -> list[str]:
     return names
 
 
+def block_columns(blocks: list[tuple[str, int]], name: str) -> slice | None:
+    """The columns of block ``name`` in features combined from ``blocks``, or ``None``."""
+    offset = 0
+    for block, size in blocks:
+        if block == name:
+            return slice(offset, offset + size)
+        offset += size
+    return None
+
+
 def default_device() -> str:
     import torch
 

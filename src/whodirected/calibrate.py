@@ -110,8 +110,7 @@ def calibrate(data: Labelled, head: HeadConfig, seed: int = 0) -> OpenSet:
     unknown_confidence = unknown_proba.max(axis=1)
     rng = np.random.default_rng(seed)  # the grid search below holds (thresholds² x frames) booleans
     known = rng.permutation(len(familiar))[:GRID_FRAMES]
-    confidence, familiar, right = confidence[known], familiar[known], right[known]
-    by_probability = by_probability[:, known]
+    familiar, right, by_probability = familiar[known], right[known], by_probability[:, known]
     stranger = rng.permutation(len(unknown_familiarity))[:GRID_FRAMES]
     unknown_confidence, unknown_familiarity = unknown_confidence[stranger], unknown_familiarity[stranger]
     by_familiarity = familiar[None, :] >= FAMILIARITY_GRID[:, None]
@@ -122,8 +121,8 @@ def calibrate(data: Labelled, head: HeadConfig, seed: int = 0) -> OpenSet:
     right_accepted = (accepted & right).mean(axis=2)
     refused = 1.0 - (unknown_by_p[:, None, :] & unknown_by_f[None, :, :]).mean(axis=2)
     score = 0.5 * right_accepted + 0.5 * refused
-    best = np.argwhere(score >= score.max() - 1e-9)
-    i, j = best[len(best) // 2]  # the middle of the best plateau
+    best = np.argwhere(score >= score.max() - 1e-9)  # the best plateau: take its member nearest its centre
+    i, j = best[np.argmin(((best - best.mean(axis=0)) ** 2).sum(axis=1))]
     return OpenSet(
         float(GRID[i]),
         float(FAMILIARITY_GRID[j]),

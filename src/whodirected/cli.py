@@ -172,11 +172,12 @@ def extract(
         raise typer.Exit(1)
 
 
-def _embed_settings(config: Path | None, **flags):
+def _settings(config: Path | None, section: str, **flags):
+    """The ``[section]`` settings: defaults, then the TOML file, then the flags; exit 2 if invalid."""
     from .config import load_config, override
 
     try:
-        return override(load_config(config).embed, **flags)
+        return override(getattr(load_config(config), section), **flags)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
 
@@ -266,7 +267,7 @@ def embed(
     config: ConfigOption = None,
 ) -> None:
     """Turn frames into features, cached: a rerun computes nothing, new frames only themselves."""
-    settings = _embed_settings(config, backbone=backbone, batch_size=batch_size, device=device)
+    settings = _settings(config, "embed", backbone=backbone, batch_size=batch_size, device=device)
     data = _dataset(dataset)
     features = _features(data, settings, output, runner, address)
     from .console import print_embed_summary
@@ -296,7 +297,7 @@ def explore(
     from .console import console
     from .explore import imbalance_warnings, write_report
 
-    settings = _embed_settings(config, backbone=backbone)
+    settings = _settings(config, "embed", backbone=backbone)
     data = _dataset(dataset)
     style_features = _features(data, replace(settings, backbone="style"), features)
     map_features = _features(data, settings, features)
@@ -304,15 +305,6 @@ def explore(
     for warning in imbalance_warnings(data)[len(data.warnings) :]:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(f"report → {path}", highlight=False)
-
-
-def _train_settings(config: Path | None, **flags):
-    from .config import load_config, override
-
-    try:
-        return override(load_config(config).train, **flags)
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
 
 
 def _labelled(dataset: Path, embed_settings, store: Path | None):
@@ -360,9 +352,16 @@ def train(
     """Fit a classifier head on cached features and save the model (no pickle)."""
     from .console import console
 
-    embed_settings = _embed_settings(config, backbone=backbone)
-    settings = _train_settings(
-        config, head=head, epochs=epochs, learning_rate=lr, hidden=hidden, batch_size=batch_size, seed=seed
+    embed_settings = _settings(config, "embed", backbone=backbone)
+    settings = _settings(
+        config,
+        "train",
+        head=head,
+        epochs=epochs,
+        learning_rate=lr,
+        hidden=hidden,
+        batch_size=batch_size,
+        seed=seed,
     )
     from dataclasses import replace
 
@@ -431,9 +430,9 @@ def evaluate(
     from .evaluate import evaluate_model, write_report
     from .model import Model, ModelError
 
-    embed_settings = _embed_settings(config, backbone=backbone)
-    settings = _train_settings(
-        config, head=head, epochs=epochs, learning_rate=lr, hidden=hidden, folds=folds, seed=seed
+    embed_settings = _settings(config, "embed", backbone=backbone)
+    settings = _settings(
+        config, "train", head=head, epochs=epochs, learning_rate=lr, hidden=hidden, folds=folds, seed=seed
     )
     trained = None
     if model is not None:
@@ -501,20 +500,16 @@ def predict(
 ) -> None:
     """Rank the likely directors of screenshots, folders or clips, with the nearest training frames
     as evidence; "unknown director" when the model is not confident enough."""
-    from .config import load_config, override
-
-    try:
-        settings = override(
-            load_config(config).predict,
-            top_k=top_k,
-            evidence=evidence,
-            min_confidence=min_confidence,
-            aggregate=aggregate,
-            clip_frames=clip_frames,
-            trim_borders=trim,
-        )
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+    settings = _settings(
+        config,
+        "predict",
+        top_k=top_k,
+        evidence=evidence,
+        min_confidence=min_confidence,
+        aggregate=aggregate,
+        clip_frames=clip_frames,
+        trim_borders=trim,
+    )
     from .predict import AGGREGATES
 
     if settings.aggregate not in (None, *AGGREGATES):
@@ -580,17 +575,13 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve a local web page: drop a screenshot, see the ranked directors and the evidence."""
-    from .config import load_config, override
-
-    try:
-        settings = override(
-            load_config(config).serve,
-            host=host,
-            port=port,
-            max_upload_bytes=None if max_upload_mb is None else int(max_upload_mb * 1_000_000),
-        )
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
+    settings = _settings(
+        config,
+        "serve",
+        host=host,
+        port=port,
+        max_upload_bytes=None if max_upload_mb is None else int(max_upload_mb * 1_000_000),
+    )
     try:
         import uvicorn
 

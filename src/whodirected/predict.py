@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from . import style
+from .backbones import block_columns
 from .config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ExtractConfig, PredictConfig
 from .images import ImageError, from_array, open_image, to_rgb, trim_borders
 from .index import FILM_VOTES, NOVELTY_NEIGHBOURS, FilmMatch, block_unit, familiarity
@@ -159,12 +160,8 @@ def _label(image: Any) -> str:
 
 def _style_values(model: Model, features: np.ndarray, pictures: list[Image.Image]) -> np.ndarray:
     """The style descriptors: the model's own style block when it has one, else computed."""
-    offset = 0
-    for name, size in model.blocks:
-        if name == "style":
-            return features[:, offset : offset + size]
-        offset += size
-    return np.stack([style.describe(p) for p in pictures])
+    columns = block_columns(model.blocks, "style")
+    return features[:, columns] if columns else np.stack([style.describe(p) for p in pictures])
 
 
 def _evidence(model: Model, sims: np.ndarray, ids: np.ndarray, n: int) -> list[Evidence]:

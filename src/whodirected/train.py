@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .backbones import block_columns
 from .classifier import HeadConfig, Scaler, fit_head
 from .config import EmbedConfig, TrainConfig
 from .dataset import Dataset
@@ -113,11 +114,9 @@ def train_meta(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: Tra
 def style_values(data: Labelled, style: Features | None) -> np.ndarray:
     """The style descriptors of every training frame: the model's own style block, or ``style``
     (the same dataset embedded with the ``style`` backbone alone)."""
-    offset = 0
-    for name, size in data.features.blocks:
-        if name == "style":
-            return data.x[:, offset : offset + size]
-        offset += size
+    columns = block_columns(data.features.blocks, "style")
+    if columns:
+        return data.x[:, columns]
     if style is None:
         raise ValueError("the model has no style block: pass the dataset's style features")
     row = np.cumsum(style.ok) - 1  # dataset frame -> row of style.matrix
