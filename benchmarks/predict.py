@@ -84,8 +84,11 @@ def main() -> None:
 
     rows = dataset.frames[~known]
     predictions = model.predict_many(rows.path.tolist())
-    unknown = np.mean([p.verdict == UNKNOWN for p in predictions])
-    print(f"frames of {len(UNSEEN)} unseen directors called unknown: {unknown:.0%} of {len(rows)}")
+    unknown = np.array([p.verdict == UNKNOWN for p in predictions])
+    print(f"frames of {len(UNSEEN)} unseen directors called unknown: {unknown.mean():.0%} of {len(rows)}")
+    for director in UNSEEN:
+        mine = (rows.director == director).to_numpy()
+        print(f"  {director}: {unknown[mine].mean():.0%} of {mine.sum()}")
     open_set = model.meta["open_set"]
     print(
         f"calibrated at training: {open_set['unknown_refused']:.0%} of held-out directors' frames refused, "
