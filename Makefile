@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 	$(BIN)/whodirected explore $(DEMO)/frames -o $(DEMO)/report.html
 	@# a frame of a film the model never saw, by each of the same directors (another seed)
 	$(BIN)/whodirected demo-library $(DEMO)/new-films --directors 3 --films 1 --seconds 8 --seed 7
-	$(BIN)/whodirected extract $(DEMO)/new-films $(DEMO)/new-frames --per-film 3
+	$(BIN)/whodirected extract $(DEMO)/new-films $(DEMO)/new-frames --per-film 4 --skip-edges 0.25
 	$(BIN)/whodirected predict "$$(ls $(DEMO)/new-frames/*/*/*.jpg | head -n 1)" --model $(DEMO)/model
 
 test: $(VENV)/.installed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -203,9 +204,9 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
             if p.confidence < p.min_confidence
             else f"but unlike any training frame (familiarity {p.familiarity:.2f} < {p.min_familiarity:.2f})"
         )
-        verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.0%}, {why}"
+        verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.1%}, {why}"
     else:
-        verdict = f"[bold green]{p.ranking[0].director}[/] ({p.confidence:.0%})"
+        verdict = f"[bold green]{p.ranking[0].director}[/] ({p.confidence:.1%})"
     out.print(f"{head} → {verdict}", highlight=False)
     table = Table(show_header=True, box=None, padding=(0, 1))
     for column in ("#", "director", "probability", ""):
@@ -222,7 +223,7 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
         )
     for e in p.evidence:
         out.print(
-            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film} · {_timecode(e.timestamp)}  [dim]{e.frame}[/]",
+            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film} · {_timecode(e.timestamp)}",
             highlight=False,
         )
     if p.style is not None:
@@ -231,7 +232,6 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
         for frame in p.frames:
             top = frame.ranking[0]
             out.print(
-                f"    {frame.source}: {frame.verdict if frame.unknown else top.director} ({top.probability:.0%})",
-                highlight=False,
+                f"    {Path(frame.source).name}: {frame.verdict} ({top.probability:.1%})", highlight=False
             )
     out.print()

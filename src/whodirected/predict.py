@@ -214,14 +214,11 @@ def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> 
             best[evidence.id] = evidence
     result.evidence = sorted(best.values(), key=lambda e: -e.similarity)[: len(frames[0].evidence)]
     matches = [f.film for f in frames if f.film is not None]
-    if matches:
-        votes = Counter((m.director, m.film) for m in matches if m.known) or Counter(
-            (m.director, m.film) for m in matches
-        )
-        director, film = votes.most_common(1)[0][0]
-        similarity = max(m.similarity for m in matches if (m.director, m.film) == (director, film))
-        known = any(m.known for m in matches if (m.director, m.film) == (director, film))
-        result.film = FilmMatch(film, director, similarity, known)
+    if matches:  # the film most frames point to; known only if most frames say so
+        director, film = Counter((m.director, m.film) for m in matches).most_common(1)[0][0]
+        same = [m for m in matches if (m.director, m.film) == (director, film)]
+        known = sum(m.known for m in same) * 2 > len(frames)
+        result.film = FilmMatch(film, director, max(m.similarity for m in same), known)
     if model.profiles is not None and all(f.style for f in frames):
         values = np.mean([list(f.style.descriptors.values()) for f in frames], axis=0)  # type: ignore[union-attr]
         result.style = read_out(
@@ -247,7 +244,7 @@ def collect(paths: list[Path]) -> tuple[list[Item], list[str]]:
         if not path.exists():
             errors.append(f"{path}: no such file or folder")
         elif path.is_dir():
-            if any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file()):
+            if folder_images(path):
                 items.append(Item(path, "folder"))
             else:
                 errors.append(f"{path}: folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
@@ -259,10 +256,13 @@ def collect(paths: list[Path]) -> tuple[list[Item], list[str]]:
 
 
 def folder_images(folder: Path) -> list[Path]:
+    """The images in ``folder`` and its subfolders (hidden ones skipped), sorted."""
     return sorted(
         p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
+        for p in folder.rglob("*")
+        if p.suffix.lower() in IMAGE_EXTENSIONS
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
