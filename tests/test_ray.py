@@ -101,3 +101,22 @@ def test_a_killed_worker_is_retried(encode_video, demo_library: Path, tmp_path: 
     )
     pd.testing.assert_frame_equal(manifest(tmp_path / "out"), manifest(tmp_path / "local"))
     assert local.frames == summary.frames
+
+
+def test_cli_runner_ray(demo_library: Path, demo_frames: Path, tmp_path: Path) -> None:
+    """`whodirected extract --runner ray` starts its own local Ray and writes the same manifest."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "whodirected.cli", "extract", str(demo_library), str(tmp_path / "out"),
+         "--every", "0.5", "--runner", "ray"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(manifest(tmp_path / "out"), manifest(demo_frames))
+    bad = subprocess.run(
+        [sys.executable, "-m", "whodirected.cli", "embed", str(demo_frames), "--runner", "spark"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "unknown runner" in bad.stderr
