@@ -44,7 +44,7 @@ def test_extract_and_embed_match_the_local_runner(demo_library: Path, demo_frame
     dataset = load_dataset(out)
     here = embed_dataset(dataset, "efficientnet-lite0+style", tmp_path / "local-store", batch_size=8)
     there = embed_dataset(
-        dataset, "efficientnet-lite0+style", tmp_path / "ray-store", batch_size=8, runner="ray"
+        dataset, "efficientnet-lite0+style", tmp_path / "ray-store", batch_size=8, runner="ray", ray_actors=2
     )
     assert there.summary.computed == {"efficientnet-lite0": len(dataset), "style": len(dataset)}
     np.testing.assert_allclose(there.matrix, here.matrix, rtol=1e-4, atol=1e-4)
@@ -59,7 +59,23 @@ def test_corrupt_film_fails_alone(library_copy: Path, tmp_path: Path) -> None:
     assert summary.frames > 0 and sum(d.films for d in summary.directors.values()) == 4
 
 
-def test_a_killed_worker_is_retried(encode_video, demo_library: Path, tmp_path: Path) -> None:
+def kill_when_seen(title: str, killed: list[int], seconds: float = 60) -> None:
+    """kill -9 the first process whose command line (Ray's process title) contains ``title``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title in text and "pytest" not in text:
+                os.kill(int(cmdline.parent.name), signal.SIGKILL)
+                killed.append(int(cmdline.parent.name))
+                return
+        time.sleep(0.02)
+
+
+def test_a_killed_worker_is_retried(encode_video, tmp_path: Path) -> None:
     """kill -9 the worker extracting a long film mid-run: Ray reruns the film, nothing is lost."""
     library = tmp_path / "library"
     rng = np.random.default_rng(0)
@@ -73,27 +89,12 @@ def test_a_killed_worker_is_retried(encode_video, demo_library: Path, tmp_path: 
         fps=20,
     )
     killed: list[int] = []
-
-    def assassin() -> None:
-        deadline = time.monotonic() + 60
-        while not killed and time.monotonic() < deadline:
-            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-                try:
-                    title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                except OSError:
-                    continue
-                if "ray::process_film" in title:
-                    os.kill(int(cmdline.parent.name), signal.SIGKILL)
-                    killed.append(int(cmdline.parent.name))
-                    return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=assassin)
-    thread.start()
+    assassin = threading.Thread(target=kill_when_seen, args=("ray::process_film", killed))
+    assassin.start()
     summary = extract_library(
         library, tmp_path / "out", ExtractConfig(every=0.25, drop_duplicates=False), runner="ray"
     )
-    thread.join()
+    assassin.join()
     assert killed, "no extraction worker was seen running"
     assert summary.ok and summary.frames > 5, summary.errors
     local = extract_library(
@@ -120,3 +121,17 @@ def test_cli_runner_ray(demo_library: Path, demo_frames: Path, tmp_path: Path) -
         capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown runner" in bad.stderr
+
+
+def test_a_killed_embed_actor_is_restarted(demo_frames: Path, tmp_path: Path) -> None:
+    dataset = load_dataset(demo_frames)
+    local = embed_dataset(dataset, "efficientnet-lite0", tmp_path / "local")
+    killed: list[int] = []
+    assassin = threading.Thread(target=kill_when_seen, args=("_EmbedActor", killed))
+    assassin.start()
+    there = embed_dataset(
+        dataset, "efficientnet-lite0", tmp_path / "ray", batch_size=4, runner="ray", ray_actors=1
+    )
+    assassin.join()
+    assert killed, "no embedding actor was seen running"
+    np.testing.assert_allclose(there.matrix, local.matrix, rtol=1e-4, atol=1e-4)

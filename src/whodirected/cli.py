@@ -215,6 +215,7 @@ def _features(dataset, settings, store: Path | None, runner: str = "local", addr
                 on_progress=progress.update,
                 runner=runner,
                 address=address,
+                ray_actors=settings.ray_actors,
             )
     except (BackboneError, RuntimeError, ValueError) as exc:
         raise _fail(str(exc), 2) from None
@@ -264,10 +265,16 @@ def embed(
     device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")] = None,
     runner: RunnerOption = "local",
     address: AddressOption = None,
+    actors: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --runner ray: backbone copies at once (default: one per CPU)."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Turn frames into features, cached: a rerun computes nothing, new frames only themselves."""
-    settings = _settings(config, "embed", backbone=backbone, batch_size=batch_size, device=device)
+    settings = _settings(
+        config, "embed", backbone=backbone, batch_size=batch_size, device=device, ray_actors=actors
+    )
     data = _dataset(dataset)
     features = _features(data, settings, output, runner, address)
     from .console import print_embed_summary

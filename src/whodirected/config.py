@@ -85,6 +85,7 @@ class EmbedConfig:
     batch_size: int = 32
     device: str | None = None  # None: "cuda" when available, else "cpu"
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
+    ray_actors: int = 0  # with --runner ray: backbone copies working at once (0: one per cluster CPU)
 
 
 @dataclass(frozen=True)

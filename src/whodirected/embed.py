@@ -116,13 +116,14 @@ def embed_dataset(
     random_weights: bool = False,
     runner: str = "local",
     address: str | None = None,
+    ray_actors: int = 0,
 ) -> Features:
     """Embed every frame of ``dataset`` with ``backbone`` (``a+b`` combines), through the cache.
 
     ``on_progress(backbone, done, total)`` reports frames computed. Unreadable images are
     skipped, each with one line in the summary. ``runner="ray"`` computes the missing
     features on a Ray cluster (``address``; see :mod:`whodirected.ray_runner`); this process
-    still writes the cache.
+    still writes the cache, with ``ray_actors`` copies of the backbone (0: one per cluster CPU).
     """
     if runner not in RUNNERS:
         raise ValueError(f"unknown runner {runner!r}; choose from {', '.join(RUNNERS)}")
@@ -158,6 +159,7 @@ def embed_dataset(
                 device,
                 max_pixels,
                 random_weights,
+                concurrency=ray_actors or None,
                 address=address,
             )
         else:

@@ -24,7 +24,7 @@ from .config import ExtractConfig
 from .extract import FilmResult, process_film
 from .sources import FilmSource
 
-TASK_RETRIES = 3  # a film or batch whose worker dies is run again this many times
+TASK_RETRIES = 3  # a film whose worker dies is run again this many times
 
 
 def connect(address: str | None = None) -> None:
@@ -104,14 +104,14 @@ def embed_batches(
         return
     workers = concurrency or max(1, int(ray.available_resources().get("CPU", 1)))
     items = [{"i": i, "path": p} for i, p in zip(indices, paths, strict=True)]
-    data = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size)).map_batches(
+    blocks = max(min(workers, len(items)), -(-len(items) // batch_size))  # every actor gets work
+    workers = min(workers, blocks)
+    data = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _EmbedActor,
         fn_constructor_args=(name, device, random_weights, max_pixels),
         batch_size=batch_size,
         concurrency=workers,
-        num_cpus=1,
-        max_restarts=TASK_RETRIES,
-        max_task_retries=TASK_RETRIES,
+        num_cpus=1,  # Ray Data restarts a dead actor and retries its batches
     )
     for batch in data.iter_batches(batch_size=batch_size, batch_format="numpy"):
         good = batch["error"] == ""
