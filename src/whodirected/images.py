@@ -21,6 +21,10 @@ class ImageError(Exception):
     """A file that is not a readable image, or too big to decode; the message names it."""
 
 
+class ImageTooLarge(ImageError):
+    """An image over the byte or pixel limit, refused before decoding."""
+
+
 def open_image(
     source: str | Path | bytes,
     max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -41,14 +45,14 @@ def open_image(
     if size == 0:
         raise ImageError(f"{label}: empty file")
     if max_bytes is not None and size > max_bytes:
-        raise ImageError(f"{label}: {size:,} bytes is over the {max_bytes:,}-byte limit, refused unread")
+        raise ImageTooLarge(f"{label}: {size:,} bytes is over the {max_bytes:,}-byte limit, refused unread")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(
+                raise ImageTooLarge(
                     f"{label}: {width}x{height} is over the {max_pixels:,}-pixel limit, refused unread"
                 )
             image.load()
@@ -56,7 +60,7 @@ def open_image(
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{label}: over the {max_pixels:,}-pixel limit, refused unread ({exc})") from None
+        raise ImageTooLarge(f"{label}: over the {max_pixels:,}-pixel limit, refused unread ({exc})") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{label}: not a readable image ({exc})") from None
     return to_rgb(image)

@@ -25,8 +25,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from . import __version__
 from .config import ServeConfig
-from .images import ImageError, open_image, trim_borders
+from .images import ImageError, ImageTooLarge, open_image, trim_borders
 from .model import Model
+
+FORM_OVERHEAD = 64_000  # bytes a multipart request may carry beyond the file itself
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -67,7 +69,7 @@ def create_app(model: Model | str | Path, config: ServeConfig | None = None) -> 
     @app.middleware("http")
     async def _limit(request: Request, call_next):
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > config.max_upload_bytes + 64_000:  # + form overhead
+        if length and length.isdigit() and int(length) > config.max_upload_bytes + FORM_OVERHEAD:
             return _error(
                 413, f"upload of {int(length):,} bytes is over the {config.max_upload_bytes:,}-byte limit"
             )
@@ -106,9 +108,10 @@ def create_app(model: Model | str | Path, config: ServeConfig | None = None) -> 
         loop = asyncio.get_running_loop()
         try:
             picture = await loop.run_in_executor(pool, _decode, data, name, config.max_pixels)
+        except ImageTooLarge as exc:
+            return _error(413, str(exc))
         except ImageError as exc:
-            status = 413 if "limit" in str(exc) else 415
-            return _error(status, str(exc))
+            return _error(415, str(exc))
         (prediction,) = await loop.run_in_executor(
             pool, lambda: model.predict_many([picture], sources=[name], trim_borders=False)
         )
