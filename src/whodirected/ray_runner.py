@@ -34,7 +34,12 @@ def connect(address: str | None = None) -> None:
     except ImportError:
         raise RuntimeError("--runner ray needs the [ray] extra: pip install 'whodirected[ray]'") from None
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise RuntimeError(
+                f"cannot reach a Ray cluster at {address or 'a new local one'}: {exc}"
+            ) from None
     import ray.data
 
     context = ray.data.DataContext.get_current()
@@ -46,15 +51,22 @@ def connect(address: str | None = None) -> None:
 def run_extract(
     films: list[FilmSource], dst: Path, config: ExtractConfig, address: str | None = None
 ) -> Iterator[FilmResult]:
-    """Yield each film's result as its Ray task finishes (``process_film`` on a worker)."""
+    """Yield each film's result as its Ray task finishes (``process_film`` on a worker); a film
+    whose workers kept dying fails alone, like a corrupt one."""
+    connect(address)
     import ray
 
-    connect(address)
     remote = ray.remote(max_retries=TASK_RETRIES, num_cpus=1)(process_film)
-    pending = [remote.remote(source, str(dst), config, 1) for source in films]
+    sources = {remote.remote(source, str(dst), config, 1): source for source in films}
+    pending = list(sources)
     while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(done[0])
+        (done,), pending = ray.wait(pending, num_returns=1)
+        try:
+            yield ray.get(done)
+        except ray.exceptions.RayError as exc:
+            yield FilmResult(
+                sources[done], error=f"{sources[done].path}: lost on the cluster ({type(exc).__name__})"
+            )
 
 
 class _EmbedActor:
@@ -97,9 +109,9 @@ def embed_batches(
     address: str | None = None,
 ) -> Iterator[tuple[list[int], np.ndarray, list[tuple[int, str]]]]:
     """Like the local embed loop: ``(frame indices, features, [(index, error line)])`` per batch."""
+    connect(address)
     import ray
 
-    connect(address)
     if not indices:
         return
     workers = concurrency or max(1, int(ray.available_resources().get("CPU", 1)))
