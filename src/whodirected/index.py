@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import importlib.util
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -83,6 +84,7 @@ class FrameIndex:
     thumbs: np.ndarray  # all thumbnails' JPEG bytes, concatenated (uint8)
     offsets: np.ndarray  # (n + 1,) int64: thumbnail i is thumbs[offsets[i]:offsets[i + 1]]
     film_threshold: float  # similarity from which a screenshot is said to come from a known film
+    _faiss: Any = field(default=None, repr=False)  # built on the first search of a large index
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -93,12 +95,12 @@ class FrameIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, len(self))
         if len(self) >= FAISS_MIN_FRAMES and importlib.util.find_spec("faiss") is not None:
-            import faiss
+            if self._faiss is None:
+                import faiss
 
-            index = faiss.IndexFlatIP(self.vectors.shape[1])
-            index.add(self.vectors)
-            sims, ids = index.search(queries, k)
-            return sims, ids
+                self._faiss = faiss.IndexFlatIP(self.vectors.shape[1])
+                self._faiss.add(self.vectors)
+            return self._faiss.search(queries, k)
         sims = queries @ self.vectors.T
         ids = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(sims, ids, axis=1), ids
