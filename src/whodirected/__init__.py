@@ -2,8 +2,9 @@
 
 The library API; the ``whodirected`` command only wraps it::
 
-    from whodirected import ExtractConfig, Video, extract_library
+    from whodirected import ExtractConfig, Model, Video, extract_library
     summary = extract_library("films/", "frames/", ExtractConfig(every=2.0))
+    prediction = Model.load("model").predict("shot.png")
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ _API = {
     "discover": "sources",
     "read_manifest": "manifest",
     "make_library": "demo",
+    "Model": "model",
+    "ModelError": "model",
+    "Prediction": "predict",
+    "train": "train",
 }
 __all__ = ["__version__", *_API]
 
