@@ -28,7 +28,6 @@ _API = {
     "Model": "model",
     "ModelError": "model",
     "Prediction": "predict",
-    "train": "train",
 }
 __all__ = ["__version__", *_API]
 
