@@ -122,7 +122,6 @@ def extract(
     config: ConfigOption = None,
 ) -> None:
     """Save well-chosen frames of every film, with a manifest; reruns skip finished films."""
-    from .config import load_config, override
     from .extract import extract_library
     from .sources import LibraryError
 
@@ -131,21 +130,23 @@ def extract(
     mode = (
         "every" if every is not None else "per-film" if per_film is not None else "shots" if shots else None
     )
+    settings = _settings(
+        config,
+        "extract",
+        mode=mode,
+        every=every,
+        per_film=per_film,
+        frames_per_shot=frames_per_shot,
+        skip_edges=skip_edges,
+        drop_black=black,
+        drop_credits=credits,
+        drop_duplicates=dedupe,
+        duplicate_distance=duplicate_distance,
+        max_side=max_side,
+        jpeg_quality=quality,
+    )
     try:
-        settings = override(
-            load_config(config).extract,
-            mode=mode,
-            every=every,
-            per_film=per_film,
-            frames_per_shot=frames_per_shot,
-            skip_edges=skip_edges,
-            drop_black=black,
-            drop_credits=credits,
-            drop_duplicates=dedupe,
-            duplicate_distance=duplicate_distance,
-            max_side=max_side,
-            jpeg_quality=quality,
-        ).validate()
+        settings.validate()
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
 
