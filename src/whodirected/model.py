@@ -68,13 +68,13 @@ class Model:
         if not self._extractors:
             from .backbones import REGISTRY, create, parts
 
-            blocks = [(name, REGISTRY[name].dim) for name in parts(self.backbone)]
+            names = parts(self.backbone)
+            blocks = [(name, REGISTRY[name].dim) for name in names]
             if blocks != [tuple(b) for b in self.blocks]:
                 raise ModelError(
                     f"backbone {self.backbone} gives features {blocks}, the model expects {self.blocks}"
                 )
-            random = self.meta.get("random_weights", False)  # test models only
-            self._extractors = [create(name, self.device, random) for name in parts(self.backbone)]
+            self._extractors = [create(name, self.device) for name in names]
         return self._extractors
 
     def predict(self, image, **options):
