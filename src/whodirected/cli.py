@@ -536,8 +536,10 @@ def predict(
     items, errors = collect(paths)
     from .console import console
 
-    with console.status(f"predicting {len(items)} input(s)"):
-        results, failed = predict_items(trained, items, settings)
+    with console.status(f"predicting {len(items)} input(s)") as status:
+        results, failed = predict_items(
+            trained, items, settings, on_progress=lambda n: status.update(f"predicting: {n} frames done")
+        )
     errors += failed
     report = {
         "model": {"path": str(model), "backbone": trained.backbone, "directors": trained.classes},

@@ -115,6 +115,7 @@ class PredictConfig:
     min_confidence: float | None = None  # below it the verdict is "unknown director"; None: the model's own
     aggregate: str | None = None  # mean, log or none; None: mean for clips, none for folders
     clip_frames: int = 16  # frames sampled over a video clip
+    batch_size: int = 16  # frames per forward pass
     trim_borders: bool = True  # remove uniform borders (player UI, screenshot margins)
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
     max_bytes: int = 50_000_000  # image files larger than this are refused unread

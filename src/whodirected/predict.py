@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,48 +287,68 @@ def clip_frames(path: Path, count: int) -> list[tuple[float, Image.Image]]:
 
 
 def predict_items(
-    model: Model, items: list[Item], config: PredictConfig
+    model: Model,
+    items: list[Item],
+    config: PredictConfig,
+    on_progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Prediction], list[str]]:
-    """Predict every item; a bad file costs one error line, never the rest of the batch."""
+    """Predict every item; a bad file costs one error line, never the rest of the batch.
+
+    Frames go through the model ``config.batch_size`` at a time, so a folder of any size
+    never sits in memory whole; ``on_progress(frames_done)`` follows them.
+    """
     from .video import VideoError
 
     results: list[Prediction] = []
     errors: list[str] = []
+    done = 0
     options = {"evidence": config.evidence, "min_confidence": config.min_confidence, "trim_borders": False}
     for item in items:
+        predictions: list[Prediction] = []
         try:
-            if item.kind == "clip":
-                frames = clip_frames(item.path, config.clip_frames)
-                pictures = [image for _, image in frames]
-                sources = [f"{item.path} @ {t:.1f} s" for t, _ in frames]
-                if config.trim_borders:
-                    pictures = [trim_borders(p) for p in pictures]
-                how = config.aggregate or "mean"
-            else:
-                files = folder_images(item.path) if item.kind == "folder" else [item.path]
-                pictures, sources = [], []
-                for path in files:
-                    try:
-                        pictures.append(
-                            load_image(path, config.trim_borders, config.max_pixels, config.max_bytes)
-                        )
-                        sources.append(str(path))
-                    except ImageError as exc:
-                        errors.append(str(exc))
-                how = config.aggregate or "none"
-            predictions = []
-            for start in range(0, len(pictures), 16):
-                predictions += predict_images(
-                    model, pictures[start : start + 16], sources=sources[start : start + 16], **options
-                )
+            for pictures, sources in _batches(item, config, errors):
+                predictions += predict_images(model, pictures, sources=sources, **options)
+                done += len(pictures)
+                if on_progress:
+                    on_progress(done)
         except (ImageError, VideoError) as exc:
             errors.append(str(exc))
             continue
+        how = config.aggregate or ("mean" if item.kind == "clip" else "none")
         if how != "none" and len(predictions) > 1:
             results.append(aggregate(model, predictions, how, str(item.path)))
         else:
             results += predictions
     return results, errors
+
+
+def _batches(
+    item: Item, config: PredictConfig, errors: list[str]
+) -> Iterator[tuple[list[Image.Image], list[str]]]:
+    """An item's pictures and their labels, a batch at a time; unreadable images are skipped,
+    each with a line in ``errors`` (a clip that cannot be read raises ``VideoError``)."""
+    if item.kind == "clip":
+        frames = [
+            (f"{item.path} @ {t:.1f} s", image) for t, image in clip_frames(item.path, config.clip_frames)
+        ]
+    else:
+        frames = folder_images(item.path) if item.kind == "folder" else [item.path]
+    for start in range(0, len(frames), config.batch_size):
+        pictures, sources = [], []
+        for frame in frames[start : start + config.batch_size]:
+            try:
+                if isinstance(frame, tuple):
+                    sources.append(frame[0])
+                    pictures.append(load_image(frame[1], config.trim_borders))
+                else:
+                    pictures.append(
+                        load_image(frame, config.trim_borders, config.max_pixels, config.max_bytes)
+                    )
+                    sources.append(str(frame))
+            except ImageError as exc:
+                errors.append(str(exc))
+        if pictures:
+            yield pictures, sources
 
 
 CSV_COLUMNS = ("source", "frame", "verdict", "confidence", "unknown", "film", "film_known", "film_similarity")
