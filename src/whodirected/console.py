@@ -217,7 +217,7 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
     if p.film is not None:
         where = "a film the model was trained on" if p.film.known else "not like any training film"
         out.print(
-            f"  film: closest is [italic]{p.film.film}[/] ({p.film.director}), similarity "
+            f"  film: the nearest frames point to [italic]{p.film.film}[/] ({p.film.director}), best match "
             f"{p.film.similarity:.2f} — {where}",
             highlight=False,
         )
