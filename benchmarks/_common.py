@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 from pathlib import Path
 
 from whodirected.demo import make_library
@@ -59,3 +61,14 @@ def demo_model():
         )
         model.save(folder)
     return folder, dataset, known
+
+
+def median_seconds(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` calls of ``fn`` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -20,22 +20,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import CACHE, UNSEEN, demo_model
+from _common import CACHE, UNSEEN, demo_model, median_seconds
 from PIL import Image
 
 from whodirected.model import Model
 from whodirected.predict import UNKNOWN
-
-
-def timed(fn, repeat: int) -> float:
-    """Median seconds of ``repeat`` calls after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -45,8 +34,8 @@ def main() -> None:
     model = Model.load(model_dir)
     (extractor, *_), path = model.extractors(), dataset.frames.path.iloc[0]
     ready = [extractor.preprocess(Image.open(path).convert("RGB"))]
-    bare = timed(lambda: extractor.embed(ready), 20)
-    warm = timed(lambda: model.predict(path), 20)
+    bare = median_seconds(lambda: extractor.embed(ready), 20)
+    warm = median_seconds(lambda: model.predict(path), 20)
     print(f"bare {extractor.name} forward, one ready image: {bare * 1000:7.1f} ms  (the limit)")
     print(
         f"warm Model.predict from a JPEG:          {warm * 1000:7.1f} ms  = {warm / bare:.2f}x the bare forward (goal <= 1.5x)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from _common import demo_model
+from _common import demo_model, median_seconds
 
 from whodirected.model import Model
 
@@ -32,13 +31,8 @@ def main() -> None:
 
     model = Model.load(model_dir)
     path = dataset.frames.path.iloc[0]
-    model.predict(path)
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        model.predict(path)
-        times.append(time.perf_counter() - start)
-    print(f"warm Model.predict in this process: {statistics.median(times) * 1000:.1f} ms")
+    warm = median_seconds(lambda: model.predict(path), 20)
+    print(f"warm Model.predict in this process: {warm * 1000:.1f} ms")
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -190,9 +190,11 @@ def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> 
     if how not in ("mean", "log"):
         raise ValueError(f"unknown aggregate {how!r}; choose from {', '.join(AGGREGATES)}")
     names = model.classes
-    proba = np.array(
-        [[dict((r.director, r.probability) for r in f.ranking)[c] for c in names] for f in frames]
-    )
+    column = {name: i for i, name in enumerate(names)}
+    proba = np.zeros((len(frames), len(names)))
+    for row, frame in enumerate(frames):
+        for ranked in frame.ranking:
+            proba[row, column[ranked.director]] = ranked.probability
     if how == "mean":
         combined = proba.mean(axis=0)
     else:
