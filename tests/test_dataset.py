@@ -62,7 +62,11 @@ def test_bad_and_odd_images(tmp_path: Path) -> None:
         open_image(tmp_path / "empty.png")
     rgba = tmp_path / "alpha.png"
     Image.new("RGBA", (10, 10), (255, 0, 0, 0)).save(rgba)
-    assert np.asarray(open_image(rgba)).max() == 0  # transparent becomes black, not red
+    assert np.unique(np.asarray(open_image(rgba))).tolist() == [128]  # transparent is grey, not red or black
+    sticker = Image.new("RGBA", (200, 100), (0, 0, 0, 0))  # a picture on a transparent canvas
+    sticker.paste((200, 40, 40, 255), (50, 30, 150, 70))
+    sticker.save(rgba)
+    assert open_image(rgba).size == (100, 40)  # cropped to what is visible: no black bars
     grey = save(tmp_path / "grey.png", mode="L")
     assert open_image(grey).mode == "RGB"
 

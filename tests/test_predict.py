@@ -62,7 +62,10 @@ def model_dir(frames: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path
     from whodirected.train import train
 
     known = (frames.frames.director != UNSEEN) & ~frames.frames.film.isin(held_out_films(frames))
-    model, _ = train(subset(frames, known.to_numpy()), EmbedConfig(), TrainConfig(), frames.root / ".store")
+    # the generated directors differ by exactly the style descriptors, so this fixture model keeps
+    # them beside the network (the default, chosen on real footage, is the network alone)
+    embed = EmbedConfig(backbone="efficientnet-lite0+style")
+    model, _ = train(subset(frames, known.to_numpy()), embed, TrainConfig(), frames.root / ".store")
     return model.save(tmp_path_factory.mktemp("model") / "model")
 
 
@@ -129,10 +132,10 @@ def test_json_and_save_schema(model_dir: Path, frames: Dataset, tmp_path: Path) 
     (prediction,) = report["predictions"]
     assert set(prediction) == {
         "source", "verdict", "unknown", "confidence", "min_confidence", "familiarity", "min_familiarity",
-        "ranking", "evidence", "film", "style", "aggregate", "frames",
+        "ranking", "evidence", "film", "style", "refusal", "reason", "aggregate", "frames",
     }  # fmt: skip
     assert len(prediction["ranking"]) == 3 and len(prediction["evidence"]) == 5
-    assert set(prediction["evidence"][0]) == {"id", "director", "film", "timestamp", "frame", "similarity"}
+    assert set(prediction["evidence"][0]) == {"id", "director", "film", "part", "timestamp", "frame", "similarity"}
     assert set(prediction["film"]) == {"film", "director", "similarity", "known"}
     assert {"traits", "summary", "descriptors"} <= set(prediction["style"])
 

@@ -12,7 +12,7 @@ from whodirected.config import EmbedConfig, TrainConfig, load_config, override
 from whodirected.dataset import load_dataset
 from whodirected.embed import EmbedSummary, Features
 from whodirected.evaluate import evaluate, grouped_folds
-from whodirected.model import Model, ModelError
+from whodirected.model import FORMAT_VERSION, Model, ModelError
 from whodirected.train import Labelled, TrainError, labelled, train
 
 
@@ -52,7 +52,8 @@ def test_no_film_in_both_train_and_test() -> None:
 
 
 def test_per_film_signal_shows_a_leakage_gap_and_chance_when_grouped() -> None:
-    report = evaluate(synthetic(per_film_only=True), TrainConfig(folds=3), with_curve=False)
+    # a fitted boundary (logistic) memorises films; the random split then flatters it
+    report = evaluate(synthetic(per_film_only=True), TrainConfig(folds=3, head="logistic"), with_curve=False)
     grouped = report["film_grouped"]["balanced_accuracy"]["mean"]
     shuffled = report["random_split"]["balanced_accuracy"]["mean"]
     assert shuffled > 0.9 and grouped < 0.45 and report["leakage_gap"]["balanced_accuracy"] > 0.5
@@ -76,7 +77,7 @@ def test_model_round_trip_is_identical_and_has_no_pickle(tmp_path: Path) -> None
     np.load(tmp_path / "m" / "model.npz", allow_pickle=False)  # loads with pickle forbidden
 
     info = (tmp_path / "m" / "model.json").read_text()
-    (tmp_path / "m" / "model.json").write_text(info.replace('"format_version": 2', '"format_version": 99'))
+    (tmp_path / "m" / "model.json").write_text(info.replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99'))
     with pytest.raises(ModelError, match="newer"):
         Model.load(tmp_path / "m")
     with pytest.raises(ModelError, match="not a whodirected model"):
@@ -129,7 +130,9 @@ def test_train_and_evaluate_commands(demo_frames: Path, tmp_path: Path) -> None:
     )
     assert report.returncode == 0, report.stderr
     assert "film_accuracy" in report.stderr and (tmp_path / "eval" / "report.json").is_file()
-    assert {p.name for p in (tmp_path / "eval").glob("*.png")} >= {"confusion.png", "reliability.png"}
+    drawn = {p.name for p in (tmp_path / "eval").glob("*.png")}
+    bins = json.loads((tmp_path / "eval" / "report.json").read_text())["calibration"]["bins"]
+    assert "confusion.png" in drawn and ("reliability.png" in drawn) == (len(bins) >= 2)  # no empty plots
 
     scored = run(
         "evaluate",

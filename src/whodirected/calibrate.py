@@ -1,138 +1,187 @@
-"""Open set: the confidence below which a prediction says "unknown director".
+"""Open set: when a prediction says "unknown director" instead of a name.
 
 A classifier's softmax is confident about directors it never saw, so two signals decide: the
-top probability, and the frame's familiarity, its mean similarity to its nearest training
-frames (:func:`whodirected.index.familiarity`; a frame unlike anything seen is a stranger's). Both thresholds are chosen at training time from what
-the model has not seen. Frames of held-out *films* (film-grouped folds) show both signals
-when the model meets a new film of a director it knows; frames of held-out *directors* (a
-group of directors left out of training in turn) show them for a director it cannot know.
-The pair of thresholds maximises the mean of the share of new-film frames accepted and right
-and the share of unknown-director frames refused. With fewer than three directors none can
-be held out; the probability threshold then keeps the accepted new-film frames at least
-:data:`FALLBACK_PRECISION` right, and no familiarity threshold is set.
+top probability, and the frame's *familiarity*, its cosine similarity to the nearest
+director's mean direction (:func:`whodirected.vectors.familiarity`; a frame unlike every
+director's usual look is a stranger's).
+
+Both thresholds are chosen at training time from what the model has not seen, with the
+library the user has (:mod:`whodirected.labelled`):
+
+- **known, but new:** the held-out units — whole films where a director has two or more,
+  otherwise parts or time blocks of the film (scene-held-out: optimistic) — each predicted by
+  a model fitted without it;
+- **unknown:** each group of directors left out of training in turn, their frames predicted
+  by a model that never saw them.
+
+The pair of thresholds keeps at least ``TrainConfig.open_set_accept`` (90 %) of the known
+held-out frames accepted and, among such pairs, refuses the most frames of left-out
+directors. What that gives on both sides is recorded, with the protocol, in ``model.json``.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .classifier import HeadConfig, Scaler, fit_head
-from .index import block_unit, familiarity
-from .train import Labelled
+from .config import TrainConfig
+from .labelled import Labelled
+from .vectors import block_unit, centroids, familiarity
 
 DIRECTOR_GROUPS = 5  # directors are held out in this many groups, in turn
-FILM_FOLDS = 3
-FALLBACK_PRECISION = 0.9
+UNIT_FOLDS = 5  # held-out units are spread over at most this many folds
 GRID = np.linspace(0.0, 1.0, 101)  # probability thresholds tried
-FAMILIARITY_GRID = np.linspace(-0.2, 1.0, 121)  # familiarity thresholds tried
+FAMILIARITY_QUANTILES = np.linspace(0.0, 0.5, 51)  # familiarity thresholds tried: known frames' quantiles
 GRID_FRAMES = 2000  # frames of each kind the threshold search looks at
 
 
 @dataclass
 class OpenSet:
-    """The chosen threshold and what it gives on held-out films and directors."""
+    """The chosen thresholds, how they were chosen, and what they give on held-out frames."""
 
     threshold: float  # top probability below which the verdict is "unknown director"
-    familiarity: float  # mean similarity to the nearest training frames below which it is too
-    method: str
-    known_right_accepted: float | None  # new-film frames of known directors: accepted and right
-    known_accepted: float | None  # new-film frames of known directors: accepted at all
-    unknown_refused: float | None  # frames of held-out directors called "unknown director"
+    familiarity: float  # similarity to the nearest director's mean below which it is too
+    method: str  # what was held out, in words
+    target: float | None = None  # share of known held-out frames the thresholds keep accepted
+    known_accepted: float | None = None  # known held-out frames: accepted at all
+    known_right_accepted: float | None = None  # known held-out frames: accepted and right
+    unknown_refused: float | None = None  # frames of left-out directors called "unknown director"
+    known_frames: int = 0
+    unknown_frames: int = 0
+    note: str | None = None  # why nothing could be calibrated, when so
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _out_of_fold(
-    data: Labelled, folds, head: HeadConfig, n_classes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each test frame of each fold, from a head fitted without that fold: the director
-    probabilities, and the familiarity to the training frames; and the test rows."""
-    probas, familiar, rows = [], [], []
-    for train_idx, test_idx in folds:
-        if len(np.unique(data.y[train_idx])) < 2:
-            continue
-        scaler = Scaler.fit(data.x[train_idx], data.features.blocks)
-        train_x = scaler.transform(data.x[train_idx])
-        fitted = fit_head(train_x, data.y[train_idx], data.groups[train_idx], n_classes, head)
-        test_x = scaler.transform(data.x[test_idx])
-        probas.append(fitted.predict_proba(test_x))
-        blocks = data.features.blocks
-        familiar.append(familiarity(block_unit(test_x, blocks) @ block_unit(train_x, blocks).T))
-        rows.append(test_idx)
-    if not rows:
-        return np.zeros((0, n_classes)), np.zeros(0), np.zeros(0, int)
-    return np.concatenate(probas), np.concatenate(familiar), np.concatenate(rows)
+@dataclass
+class HeldOut:
+    """Out-of-fold scores: top probability, familiarity and whether the top director was right."""
+
+    confidence: np.ndarray
+    familiarity: np.ndarray
+    right: np.ndarray
+
+    @classmethod
+    def empty(cls) -> HeldOut:
+        return cls(np.zeros(0), np.zeros(0), np.zeros(0, bool))
+
+    def sample(self, n: int, rng: np.random.Generator) -> HeldOut:
+        keep = rng.permutation(len(self.confidence))[:n]
+        return HeldOut(self.confidence[keep], self.familiarity[keep], self.right[keep])
 
 
-def calibrate(data: Labelled, head: HeadConfig, seed: int = 0) -> OpenSet:
-    """Choose the "unknown director" thresholds for a model fitted on ``data`` with ``head``."""
-    from sklearn.model_selection import StratifiedGroupKFold
+def unit_folds(data: Labelled) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds over held-out units: each director's units dealt round-robin, so a director with
+    two units or more always keeps one in training; a director with one unit is never held out."""
+    fold_of = np.full(len(data.y), -1)
+    per_director = [np.unique(data.units[data.y == c]) for c in range(len(data.classes))]
+    n_folds = min(UNIT_FOLDS, max(len(units) for units in per_director))
+    for units in per_director:
+        if len(units) >= 2:
+            for k, unit in enumerate(units):
+                fold_of[data.units == unit] = k % n_folds
+    return [
+        (np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k))
+        for k in range(n_folds)
+        if (fold_of == k).any()
+    ]
 
+
+def score_held_out(
+    data: Labelled, folds, head: HeadConfig, scaling: str = TrainConfig.scaling
+) -> HeldOut:
+    """For each test frame of each fold, from a scaler and head fitted without that fold."""
     n_classes = len(data.classes)
-    n_films = len(np.unique(data.groups))
-    if n_films < 3:
-        return OpenSet(0.0, -1.0, "none: too few films to hold any out", None, None, None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        splitter = StratifiedGroupKFold(n_splits=min(FILM_FOLDS, n_films), shuffle=True, random_state=seed)
-        proba, familiar, rows = _out_of_fold(
-            data, splitter.split(data.x, data.y, data.groups), head, n_classes
+    blocks = data.features.blocks
+    parts: list[HeldOut] = []
+    for train_idx, test_idx in folds:
+        if not len(test_idx) or not len(train_idx):
+            continue
+        scaler = Scaler.fit(data.x[train_idx], blocks, scaling)
+        train_x, test_x = scaler.transform(data.x[train_idx]), scaler.transform(data.x[test_idx])
+        trained = np.unique(data.y[train_idx])
+        if len(trained) >= 2:
+            fitted = fit_head(train_x, data.y[train_idx], data.units[train_idx], n_classes, head, blocks)
+            proba = fitted.predict_proba(test_x)
+        else:  # one director left: a classifier of one class is always sure
+            proba = np.zeros((len(test_idx), n_classes))
+            proba[:, trained[0]] = 1.0
+        means = centroids(train_x, data.y[train_idx], n_classes, blocks)
+        parts.append(
+            HeldOut(
+                proba.max(axis=1),
+                familiarity(block_unit(test_x, blocks), means),
+                proba.argmax(axis=1) == data.y[test_idx],
+            )
         )
-    confidence, right = proba.max(axis=1), proba.argmax(axis=1) == data.y[rows]
-    by_probability = confidence[None, :] >= GRID[:, None]  # (thresholds, frames)
+    if not parts:
+        return HeldOut.empty()
+    return HeldOut(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("confidence", "familiarity", "right")))
 
-    if n_classes < 3:
-        precision = np.array([right[a].mean() if a.any() else 1.0 for a in by_probability])
-        t = int(np.argmax(precision >= FALLBACK_PRECISION))
-        return OpenSet(
-            float(GRID[t]),
-            -1.0,
-            f"held-out films (accepted frames {FALLBACK_PRECISION:.0%} right)",
-            float((by_probability[t] & right).mean()),
-            float(by_probability[t].mean()),
-            None,
-        )
 
-    # directors held out in turn: what the model says about someone it never saw
+def director_folds(data: Labelled, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Groups of directors left out of training in turn."""
+    n_classes = len(data.classes)
     n_groups = min(DIRECTOR_GROUPS, n_classes)
-    director_group = np.random.default_rng(seed).permutation(n_classes) % n_groups
+    group = np.random.default_rng(seed).permutation(n_classes) % n_groups
     folds = []
     for g in range(n_groups):
-        held = np.isin(data.y, np.flatnonzero(director_group == g))
+        held = np.isin(data.y, np.flatnonzero(group == g))
         folds.append((np.flatnonzero(~held), np.flatnonzero(held)))
-    unknown_proba, unknown_familiarity, _ = _out_of_fold(data, folds, head, n_classes)
-    if not len(unknown_familiarity):
-        return OpenSet(0.0, -1.0, "none: too few directors to hold any out", None, None, None)
-    unknown_confidence = unknown_proba.max(axis=1)
-    rng = np.random.default_rng(seed)  # the grid search below holds (thresholds² x frames) booleans
-    known = rng.permutation(len(familiar))[:GRID_FRAMES]
-    familiar, right, by_probability = familiar[known], right[known], by_probability[:, known]
-    stranger = rng.permutation(len(unknown_familiarity))[:GRID_FRAMES]
-    unknown_confidence, unknown_familiarity = unknown_confidence[stranger], unknown_familiarity[stranger]
-    by_familiarity = familiar[None, :] >= FAMILIARITY_GRID[:, None]
-    unknown_by_p = unknown_confidence[None, :] >= GRID[:, None]
-    unknown_by_f = unknown_familiarity[None, :] >= FAMILIARITY_GRID[:, None]
+    return folds
+
+
+def choose_thresholds(known: HeldOut, unknown: HeldOut, target: float) -> tuple[float, float]:
+    """The (probability, familiarity) pair that keeps ``target`` of ``known`` accepted and,
+    among those, refuses the most of ``unknown`` (ties: the most known frames accepted)."""
+    familiar_grid = np.unique(np.concatenate([[-1.0], np.quantile(known.familiarity, FAMILIARITY_QUANTILES)]))
     # accepted[i, j, frame]: probability threshold i and familiarity threshold j both passed
-    accepted = by_probability[:, None, :] & by_familiarity[None, :, :]
-    right_accepted = (accepted & right).mean(axis=2)
-    refused = 1.0 - (unknown_by_p[:, None, :] & unknown_by_f[None, :, :]).mean(axis=2)
-    score = 0.5 * right_accepted + 0.5 * refused
-    best = np.argwhere(score >= score.max() - 1e-9)  # the best plateau: take its member nearest its centre
-    i, j = best[np.argmin(((best - best.mean(axis=0)) ** 2).sum(axis=1))]
+    by_p = known.confidence[None, :] >= GRID[:, None]
+    by_f = known.familiarity[None, :] >= familiar_grid[:, None]
+    accepted = (by_p[:, None, :] & by_f[None, :, :]).mean(axis=2)
+    if len(unknown.confidence):
+        u_by_p = unknown.confidence[None, :] >= GRID[:, None]
+        u_by_f = unknown.familiarity[None, :] >= familiar_grid[:, None]
+        refused = 1.0 - (u_by_p[:, None, :] & u_by_f[None, :, :]).mean(axis=2)
+    else:
+        refused = np.zeros_like(accepted)
+    score = np.where(accepted >= target - 1e-9, refused + 1e-3 * accepted, -np.inf)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)
+    return float(GRID[i]), float(familiar_grid[j])
+
+
+def calibrate(data: Labelled, config: TrainConfig, head: HeadConfig) -> OpenSet:
+    """Choose the "unknown director" thresholds for a model fitted on ``data`` with ``head``."""
+    folds = unit_folds(data)
+    if not folds:
+        return OpenSet(
+            0.0,
+            -1.0,
+            "none",
+            note="no director has two held-out units (films, parts or time blocks of a film), so no "
+            "threshold could be measured: every prediction names a director (--min-confidence sets one)",
+        )
+    with warnings.catch_warnings():  # folds without every director make scikit-learn chatty
+        warnings.simplefilter("ignore", UserWarning)
+        known = score_held_out(data, folds, head, config.scaling)
+        unknown = score_held_out(data, director_folds(data, config.seed), head, config.scaling)
+    rng = np.random.default_rng(config.seed)  # the grid search holds (thresholds² x frames) booleans
+    known, unknown = known.sample(GRID_FRAMES, rng), unknown.sample(GRID_FRAMES, rng)
+    p, f = choose_thresholds(known, unknown, config.open_set_accept)
+    accepted = (known.confidence >= p) & (known.familiarity >= f)
+    refused = ~((unknown.confidence >= p) & (unknown.familiarity >= f))
     return OpenSet(
-        float(GRID[i]),
-        float(FAMILIARITY_GRID[j]),
-        f"held-out films and directors ({n_groups} groups)",
-        float(right_accepted[i, j]),
-        float(accepted[i, j].mean()),
-        float(refused[i, j]),
+        p,
+        f,
+        f"{data.protocol}; unknown: directors left out in turn",
+        config.open_set_accept,
+        float(accepted.mean()),
+        float((accepted & known.right).mean()),
+        float(refused.mean()) if len(refused) else None,
+        int(len(known.confidence)),
+        int(len(unknown.confidence)),
     )
-
-
-def fixed(head: HeadConfig, chosen_c: float | None) -> HeadConfig:
-    """``head`` with the logistic regularisation already chosen, so refits skip the search."""
-    return replace(head, c_grid=(chosen_c,)) if chosen_c is not None else head

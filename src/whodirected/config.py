@@ -81,7 +81,7 @@ class ExtractConfig:
 class EmbedConfig:
     """How frames become features."""
 
-    backbone: str = "efficientnet-lite0+style"
+    backbone: str = "efficientnet-lite0"  # benchmarks/real.py: the style block helps only on the demo
     batch_size: int = 32
     device: str | None = None  # None: "cuda" when available, else "cpu"
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
@@ -92,15 +92,17 @@ class EmbedConfig:
 class TrainConfig:
     """How the classifier head is fitted and evaluated."""
 
-    head: str = "logistic"  # logistic, mlp or sgd-linear
+    head: str = "centroid"  # centroid, logistic, mlp or sgd-linear (benchmarks/real.py: why centroid)
+    scaling: str = "shrunk"  # feature scaling: shrunk (variance shrunk towards the median) or standard
     learning_rate: float = 1e-4  # mlp and sgd-linear (the original project's Adam rate)
     epochs: int = 200  # sgd-linear (the original project's best epoch count)
     batch_size: int = 32  # sgd-linear
     hidden: int = 0  # sgd-linear: 128 adds the original code's dense layer; mlp: layer size (0: 256)
-    folds: int = 5  # evaluate: cross-validation folds, grouped by film
+    folds: int = 5  # evaluate: cross-validation folds, grouped by held-out unit (film, else scene)
     test_split: float = 0.1  # evaluate: the random frame split of the original project (leakage gap)
     seed: int = 0
-    calibrate: bool = True  # choose the "unknown director" threshold from held-out films and directors
+    calibrate: bool = True  # choose the "unknown director" thresholds from held-out frames and directors
+    open_set_accept: float = 0.9  # share of held-out frames of known directors the thresholds keep accepted
     index_frames: int = 20_000  # most training frames kept as nearest-frame evidence in the model
     thumbnail_side: int = 160  # longest side of the evidence thumbnails stored in the model
     film_match_false_rate: float = 0.05  # share of unseen-film frames allowed to match a training film
@@ -117,6 +119,8 @@ class PredictConfig:
     clip_frames: int = 16  # frames sampled over a video clip
     batch_size: int = 16  # frames per forward pass
     trim_borders: bool = True  # remove uniform borders (player UI, screenshot margins)
+    min_side: int = 32  # pictures smaller than this on a side (after trimming) are "too small to judge"
+    min_detail: float = 2.0  # brightness std (0-255) under which a picture is a "blank frame"
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
     max_bytes: int = 50_000_000  # image files larger than this are refused unread
 

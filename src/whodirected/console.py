@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # kept out of start-up: `whodirected predict` needs none of t
     from .embed import EmbedSummary
     from .extract import ExtractSummary, FilmResult
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # one line per message, also in logs
 
 
 class FilmProgress:
@@ -138,49 +138,63 @@ def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
 
 def print_evaluation(report: dict, out) -> None:
     """The evaluation's headline figures, the same as report.json."""
-    cross_validated = report["folds"] > 1  # one fold: a trained model scored on another library
+    from .evaluate import headline, open_set_lines
+
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    protocol, held = headline(report)
+    shuffled, gap = report.get("random_split"), report.get("leakage_gap")
     table = Table(
         title=f"Evaluation: {report['frames']} frames, {report['films']} films", title_justify="left"
     )
-    columns = (
-        ("metric", "film-grouped", "random split", "leakage gap") if cross_validated else ("metric", "score")
-    )
-    for column in columns:
-        table.add_column(column, justify="left" if column == "metric" else "right")
-    for name, g in report["film_grouped"].items():
-        if cross_validated:
-            table.add_row(
-                name,
-                f"{g['mean']:.3f} ± {g['std']:.3f}",
-                f"{report['random_split'][name]['mean']:.3f}",
-                f"{report['leakage_gap'][name]:+.3f}",
-            )
-        else:
-            table.add_row(name, f"{g['mean']:.3f}")
+    table.add_column("metric")
+    table.add_column(protocol.split(" (")[0], justify="right")
+    if shuffled is not None:
+        table.add_column("random split", justify="right")
+        table.add_column("leakage gap", justify="right")
+    for name, g in held.items():
+        cells = [name, f"{g['mean']:.3f} ± {g['std']:.3f}" if report["folds"] > 1 else f"{g['mean']:.3f}"]
+        if shuffled is not None:
+            cells += [f"{shuffled[name]['mean']:.3f}", "not measurable" if gap is None else f"{gap[name]:+.3f}"]
+        table.add_row(*cells)
     console.print(table)
+    if report.get("film_grouped") is None:
+        console.print("film-grouped director accuracy: [bold]not measurable[/]", highlight=False)
+    for line in open_set_lines(report):
+        console.print(line, highlight=False)
     chance = report["chance"]
     console.print(
         f"chance: majority {chance['majority']:.3f}, uniform {chance['uniform']:.3f}; "
-        f"calibration error {report['calibration']['ece']:.3f}; report → {out}/report.html",
+        f"calibration error {report['calibration']['ece']:.3f} ({protocol.split(' (')[0]}); report → {out}/report.html",
         highlight=False,
     )
 
 
 def print_open_set(open_set: dict | None) -> None:
-    """How the "unknown director" threshold was chosen and what it gives on held-out data."""
+    """What the "unknown director" thresholds could be calibrated from, and what they give."""
     if not open_set:
         return
-    parts = [
+    if open_set.get("note"):
+        console.print(f"[yellow]unknown director: not calibrated[/] — {open_set['note']}", highlight=False)
+        return
+    console.print(
         f"unknown director below probability {open_set['threshold']:.2f} or familiarity "
-        f"{open_set['familiarity']:.2f} ({open_set['method']})"
-    ]
-    if open_set.get("known_right_accepted") is not None:
-        parts.append(
-            f"new films of known directors: {open_set['known_right_accepted']:.0%} accepted and right"
-        )
-    if open_set.get("unknown_refused") is not None:
-        parts.append(f"unseen directors: {open_set['unknown_refused']:.0%} called unknown")
-    console.print("; ".join(parts), highlight=False)
+        f"{open_set['familiarity']:.2f}, chosen to keep {open_set['target']:.0%} of held-out frames of "
+        f"known directors accepted ({open_set['method']}):",
+        highlight=False,
+    )
+    console.print(
+        f"  held-out frames of known directors: {open_set['known_accepted']:.0%} accepted, "
+        f"{open_set['known_right_accepted']:.0%} accepted and right ({open_set['known_frames']} frames)",
+        highlight=False,
+    )
+    refused = open_set.get("unknown_refused")
+    console.print(
+        f"  frames of directors left out of training: {refused:.0%} called unknown ({open_set['unknown_frames']} frames)"
+        if refused is not None
+        else "  directors left out of training: not measurable (no director could be left out)",
+        highlight=False,
+    )
 
 
 def _timecode(seconds: float | None) -> str:
@@ -198,11 +212,15 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
     head = f"[bold]{p.source}[/]"
     if p.frames:
         head += f"  ({len(p.frames)} frames, {p.aggregate} of probabilities)"
+    if p.refusal is not None:
+        out.print(f"{head} → [bold yellow]{p.refusal}[/] — {p.reason}; no director named", highlight=False)
+        out.print()
+        return
     if p.unknown:
         why = (
             f"below the {p.min_confidence:.0%} the model trusts"
             if p.confidence < p.min_confidence
-            else f"but unlike any training frame (familiarity {p.familiarity:.2f} < {p.min_familiarity:.2f})"
+            else f"but unlike every director's usual look (familiarity {p.familiarity:.2f} < {p.min_familiarity:.2f})"
         )
         verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.1%}, {why}"
     else:
@@ -215,15 +233,19 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
         table.add_row(str(rank), r.director, f"{r.probability:.1%}", "█" * max(1, round(r.probability * 30)))
     out.print(table)
     if p.film is not None:
-        where = "a film the model was trained on" if p.film.known else "not like any training film"
+        where = (
+            "probably from this training film"
+            if p.film.known
+            else "not close enough to say it comes from a training film"
+        )
         out.print(
-            f"  film: the nearest frames point to [italic]{p.film.film}[/] ({p.film.director}), best match "
-            f"{p.film.similarity:.2f} — {where}",
+            f"  film: nearest frame from [italic]{p.film.film}[/] ({p.film.director}), {p.film.similarity:.2f} — {where}",
             highlight=False,
         )
     for e in p.evidence:
+        part = f" · {e.part}" if e.part else ""
         out.print(
-            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film} · {_timecode(e.timestamp)}",
+            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film}{part} · {_timecode(e.timestamp)}",
             highlight=False,
         )
     if p.style is not None:

@@ -34,8 +34,8 @@ def open_image(
     """Decode ``source`` (a path or the file's bytes) to an upright RGB picture.
 
     The pixel count is checked from the header before any pixel is decoded. Transparent
-    images are composited on black (a film frame has no alpha); greyscale, palette, CMYK
-    and 16-bit images are converted.
+    areas are cut away (see :func:`to_rgb`); greyscale, palette, CMYK and 16-bit images are
+    converted.
     """
     label = name or (str(source) if not isinstance(source, bytes) else "upload")
     try:
@@ -66,13 +66,21 @@ def open_image(
     return to_rgb(image)
 
 
+TRANSPARENT_FILL = (128, 128, 128)  # what shows through transparency: mid grey, never a black bar
+
+
 def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB copy of any PIL mode; alpha is composited on black."""
+    """RGB copy of any PIL mode. A transparent picture is cropped to its visible part, and what
+    stays transparent inside it shows mid grey: transparency is never a black letterbox bar
+    (a fully transparent picture becomes flat grey, which predict calls a blank frame)."""
     if image.mode == "RGB":
         return image
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        box = rgba.getchannel("A").getbbox()
+        if box:
+            rgba = rgba.crop(box)
+        background = Image.new("RGBA", rgba.size, (*TRANSPARENT_FILL, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     if image.mode.startswith("I;16") or image.mode == "I":
         return image.point(lambda v: v / 256).convert("L").convert("RGB")

@@ -1,13 +1,14 @@
 """The evidence index: training frames as unit vectors, for nearest-frame look-ups.
 
 Stored in a model folder as ``index.npz`` (plain arrays, read with ``allow_pickle=False``):
-each frame's vector, director, film, timestamp and file name, and a small JPEG thumbnail, so
-that evidence can be shown without the training frames. Search is by NumPy brute force, or
-FAISS when it is installed and the index is large.
+each frame's vector, director, film, part, timestamp and file name, and a small JPEG
+thumbnail, so that evidence can be shown without the training frames. Search is by NumPy
+brute force, or FAISS when it is installed and the index is large.
 
-Similarity is the mean of the cosine similarities of each feature block (network, style…):
-:func:`block_unit` makes every block unit length and scales it by 1/√blocks, so that one dot
-product gives that mean and no block drowns the others.
+Similarity is the mean of the cosine similarities of each feature block (network, style…),
+vectors made by :func:`whodirected.vectors.block_unit`. The film a screenshot most likely
+comes from is the film of its nearest frame — the first line of the evidence, with the same
+similarity — so the film line and the evidence can never disagree.
 """
 
 from __future__ import annotations
@@ -23,32 +24,6 @@ from PIL import Image
 
 INDEX_NAME = "index.npz"
 FAISS_MIN_FRAMES = 50_000  # below this, NumPy's matrix product is as fast as FAISS
-FILM_VOTES = 10  # nearest frames that vote for the film a screenshot comes from
-
-
-NOVELTY_NEIGHBOURS = 10  # a frame's familiarity: its mean similarity to this many nearest frames
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (cosine similarity becomes a dot product)."""
-    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
-
-
-def block_unit(x: np.ndarray, blocks: list[tuple[str, int]]) -> np.ndarray:
-    """Each block of columns made unit length and scaled by 1/sqrt(blocks): a dot product of
-    two such rows is the mean of their per-block cosine similarities."""
-    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    edges = np.cumsum([0] + [size for _, size in blocks])
-    parts = [unit(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    return np.concatenate(parts, axis=1) / np.sqrt(len(blocks))
-
-
-def familiarity(sims: np.ndarray) -> np.ndarray:
-    """Mean similarity to the :data:`NOVELTY_NEIGHBOURS` nearest frames, from each row of
-    similarities sorted best first (or unsorted: the best are picked)."""
-    k = min(NOVELTY_NEIGHBOURS, sims.shape[1])
-    return -np.sort(-sims, axis=1)[:, :k].mean(axis=1)
 
 
 def thumbnail(path: str | Path, side: int) -> bytes:
@@ -64,11 +39,11 @@ def thumbnail(path: str | Path, side: int) -> bytes:
 
 @dataclass
 class FilmMatch:
-    """The training film a screenshot most likely comes from, and whether it really does."""
+    """The training film of a screenshot's nearest frame, and whether it really comes from it."""
 
     film: str
     director: str
-    similarity: float  # best cosine similarity to a frame of that film
+    similarity: float  # cosine similarity to that nearest frame (the first evidence line)
     known: bool  # similarity at or above the model's film-match threshold
 
 
@@ -79,6 +54,7 @@ class FrameIndex:
     vectors: np.ndarray  # (n, d) float32, unit length
     director: np.ndarray  # (n,) index into the model's classes
     film: np.ndarray  # (n,) str
+    part: np.ndarray  # (n,) str: the film's file the frame comes from ("" for a one-file film)
     timestamp: np.ndarray  # (n,) seconds into the film, NaN when unknown
     name: np.ndarray  # (n,) str, the frame's file name
     thumbs: np.ndarray  # all thumbnails' JPEG bytes, concatenated (uint8)
@@ -105,17 +81,10 @@ class FrameIndex:
         ids = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         return np.take_along_axis(sims, ids, axis=1), ids
 
-    def film_match(self, sims: np.ndarray, ids: np.ndarray, classes: list[str]) -> FilmMatch:
-        """The film the nearest frames vote for (weighted by similarity), for one query."""
-        votes: dict[tuple[int, str], float] = {}
-        best: dict[tuple[int, str], float] = {}
-        for sim, i in zip(sims[:FILM_VOTES], ids[:FILM_VOTES], strict=True):
-            key = (int(self.director[i]), str(self.film[i]))
-            votes[key] = votes.get(key, 0.0) + max(float(sim), 0.0)
-            best[key] = max(best.get(key, -1.0), float(sim))
-        director, film = max(votes, key=lambda key: (votes[key], best[key]))
-        similarity = best[(director, film)]
-        return FilmMatch(film, classes[director], similarity, similarity >= self.film_threshold)
+    def film_match(self, sim: float, i: int, classes: list[str]) -> FilmMatch:
+        """The film of frame ``i``, a query's nearest frame at similarity ``sim``."""
+        sim = round(float(sim), 4)  # the precision the evidence shows
+        return FilmMatch(str(self.film[i]), classes[int(self.director[i])], sim, sim >= self.film_threshold)
 
     def thumbnail(self, i: int) -> bytes:
         """The JPEG bytes of frame ``i``'s thumbnail."""
@@ -131,6 +100,7 @@ class FrameIndex:
                 vectors=self.vectors.astype(np.float16),  # half the size, same neighbours
                 director=self.director.astype(np.int32),
                 film=self.film.astype(str),
+                part=self.part.astype(str),
                 timestamp=self.timestamp.astype(np.float64),
                 name=self.name.astype(str),
                 thumbs=self.thumbs,
@@ -149,6 +119,7 @@ class FrameIndex:
             arrays["vectors"].astype(np.float32),
             arrays["director"],
             arrays["film"],
+            arrays["part"],
             arrays["timestamp"],
             arrays["name"],
             arrays["thumbs"],
@@ -180,6 +151,7 @@ def build_index(
     vectors: np.ndarray,  # made by block_unit
     director: np.ndarray,
     film: np.ndarray,
+    part: np.ndarray,
     timestamp: np.ndarray,
     paths: list[str],
     max_frames: int,
@@ -198,6 +170,7 @@ def build_index(
         vectors[keep],
         np.asarray(director)[keep],
         np.asarray(film, dtype=str)[keep],
+        np.asarray(part, dtype=str)[keep],
         np.asarray(timestamp, dtype=np.float64)[keep],
         np.asarray([Path(paths[i]).name for i in keep], dtype=str),
         np.frombuffer(b"".join(thumbs), dtype=np.uint8),

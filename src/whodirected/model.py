@@ -2,9 +2,9 @@
 never a pickle.
 
 ``model.json`` holds the format version, backbone id and preprocessing, class names, feature
-blocks, configuration, metrics, the "unknown director" threshold, package versions and the
-training set's hash; ``model.npz`` the head, the feature scaler and each director's style
-profile; ``index.npz`` the evidence index (:mod:`whodirected.index`). Loading reads arrays
+blocks, configuration, metrics, the "unknown director" thresholds, package versions and the
+training set's hash; ``model.npz`` the head, the feature scaler, each director's mean
+direction (for familiarity) and style profile; ``index.npz`` the evidence index (:mod:`whodirected.index`). Loading reads arrays
 with ``allow_pickle=False``, so a model from a stranger runs no code.
 """
 
@@ -23,10 +23,11 @@ import numpy as np
 from .classifier import Head, Scaler
 from .index import FrameIndex
 from .readout import StyleProfiles
+from .vectors import block_unit, familiarity
 
 FORMAT = "whodirected-model"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1: no evidence index, style profiles or open-set threshold
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (3,)  # 3: familiarity is the similarity to the nearest director's mean
 
 
 class ModelError(Exception):
@@ -45,12 +46,24 @@ class Model:
     meta: dict = field(default_factory=dict)  # config, metrics, versions, training set hash...
     index: FrameIndex | None = None  # training frames shown as evidence
     profiles: StyleProfiles | None = None  # each director's usual style
+    centroids: np.ndarray | None = None  # (directors, features): each one's mean direction (familiarity)
     device: str | None = None  # where the backbone runs (None: cuda when available)
     _extractors: list = field(default_factory=list, repr=False)
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Director probabilities, ``(n, len(classes))``, for raw (unscaled) features."""
         return self.head.predict_proba(self.scaler.transform(np.atleast_2d(features)))
+
+    def unit_vectors(self, features: np.ndarray) -> np.ndarray:
+        """Raw features as the block-unit vectors that the index and the centroids use."""
+        return block_unit(self.scaler.transform(np.atleast_2d(features)), self.blocks)
+
+    def familiarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Similarity of each of :meth:`unit_vectors` to the nearest director's mean direction
+        (1 for a model without director means: nothing is unfamiliar)."""
+        if self.centroids is None:
+            return np.ones(len(vectors), np.float32)
+        return familiarity(vectors, self.centroids)
 
     @property
     def min_confidence(self) -> float:
@@ -59,8 +72,8 @@ class Model:
 
     @property
     def min_familiarity(self) -> float:
-        """The calibrated familiarity (mean similarity to the nearest training frames) below which
-        the verdict is "unknown director"."""
+        """The calibrated familiarity (similarity to the nearest director's mean) below which the
+        verdict is "unknown director"."""
         return float(self.meta.get("open_set", {}).get("familiarity", -1.0))
 
     def extractors(self) -> list:
@@ -97,6 +110,8 @@ class Model:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             arrays = {"scaler_mean": self.scaler.mean, "scaler_scale": self.scaler.scale}
+            if self.centroids is not None:
+                arrays["centroids"] = self.centroids
             if self.profiles is not None:
                 arrays.update(self.profiles.arrays())
             if self.index is not None:
@@ -112,6 +127,7 @@ class Model:
                 "backbone": self.backbone,
                 "blocks": [list(b) for b in self.blocks],
                 "layers": len(self.head.weights),
+                "head_unit_blocks": self.head.unit_blocks,
                 "history": self.head.history,
                 **self.meta,
             }
@@ -154,6 +170,7 @@ class Model:
                 [arrays[f"layer{i}_weight"] for i in range(layers)],
                 [arrays[f"layer{i}_bias"] for i in range(layers)],
                 info.get("history", {}),
+                [int(v) for v in info.get("head_unit_blocks", [])],
             )
             scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
             profiles = StyleProfiles.from_arrays(arrays)
@@ -162,6 +179,7 @@ class Model:
                 head.weights[-1].shape[1] != len(info["classes"])
                 or scaler.mean.shape[0] != head.weights[0].shape[0]
                 or scaler.mean.shape[0] != sum(int(size) for _, size in info["blocks"])
+                or arrays.get("centroids", scaler.mean[None]).shape[1:] != scaler.mean.shape
             ):
                 raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
             if index is not None and index.vectors.shape[1] != scaler.mean.shape[0]:
@@ -170,7 +188,9 @@ class Model:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
-        known = {"format", "format_version", "classes", "backbone", "blocks", "layers", "history"}
+        known = {"format", "format_version", "classes", "backbone", "blocks", "layers", "head_unit_blocks", "history"}
         meta = {k: v for k, v in info.items() if k not in known}
         blocks = [(str(n), int(d)) for n, d in info["blocks"]]
-        return cls(list(info["classes"]), info["backbone"], blocks, scaler, head, meta, index, profiles)
+        return cls(
+            list(info["classes"]), info["backbone"], blocks, scaler, head, meta, index, profiles, arrays.get("centroids")
+        )

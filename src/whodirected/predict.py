@@ -3,14 +3,14 @@
 The library call is ``Model.load(path).predict(image)``; this module does the work behind it
 and gives the typed result (:class:`Prediction`) that the CLI and the web page both show:
 the ranked directors, the verdict (a name, or "unknown director" below the model's
-calibrated confidence), the nearest training frames, the training film the screenshot most
-likely comes from, and the style read-out.
+calibrated thresholds), the nearest training frames, the training film of the nearest one,
+and the style read-out. A picture that cannot be judged — too small, or blank — gets that as
+its verdict and no director at all.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,13 +23,15 @@ from . import style
 from .backbones import block_columns
 from .config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ExtractConfig, PredictConfig
 from .images import ImageError, from_array, open_image, to_rgb, trim_borders
-from .index import FILM_VOTES, NOVELTY_NEIGHBOURS, FilmMatch, block_unit, familiarity
+from .index import FilmMatch
 from .readout import StyleReadout, read_out
 
 if TYPE_CHECKING:
     from .model import Model
 
 UNKNOWN = "unknown director"
+TOO_SMALL = "too small to judge"
+BLANK = "blank frame"
 AGGREGATES = ("mean", "log", "none")
 
 
@@ -46,7 +48,8 @@ class Evidence:
     id: int  # position in the model's index (its thumbnail's id)
     director: str
     film: str
-    timestamp: float | None  # seconds into the film, when known
+    part: str  # the film's file the frame comes from ("" when the film is one file)
+    timestamp: float | None  # seconds into that file, when known
     frame: str  # the training frame's file name
     similarity: float  # cosine similarity, 1 identical
 
@@ -56,10 +59,12 @@ class Prediction:
     """What the model says of one image, or of several frames taken together."""
 
     source: str  # the file, "clip.mp4 @ 12.0 s", or "upload"
-    ranking: list[Ranked]  # every director, most likely first
+    ranking: list[Ranked]  # every director, most likely first (empty when the picture was not judged)
     min_confidence: float  # below it the verdict is "unknown director"
-    familiarity: float = 1.0  # mean similarity to the nearest training frames (1: no index)
+    familiarity: float = 1.0  # similarity to the nearest director's mean direction
     min_familiarity: float = -1.0  # below it the verdict is "unknown director" too
+    refusal: str | None = None  # why the picture was not judged (TOO_SMALL, BLANK), with its reason
+    reason: str = ""  # the refusal's reason in words
     evidence: list[Evidence] = field(default_factory=list)
     film: FilmMatch | None = None
     style: StyleReadout | None = None
@@ -68,14 +73,22 @@ class Prediction:
 
     @property
     def confidence(self) -> float:
-        return self.ranking[0].probability
+        return self.ranking[0].probability if self.ranking else 0.0
+
+    @property
+    def unfamiliar(self) -> bool:
+        """Unlike every director's usual look: the familiarity threshold says "unknown"."""
+        return self.familiarity < self.min_familiarity
 
     @property
     def unknown(self) -> bool:
-        return self.confidence < self.min_confidence or self.familiarity < self.min_familiarity
+        """No director is named: not judged, or below either threshold."""
+        return self.refusal is not None or self.confidence < self.min_confidence or self.unfamiliar
 
     @property
     def verdict(self) -> str:
+        if self.refusal is not None:
+            return self.refusal
         return UNKNOWN if self.unknown else self.ranking[0].director
 
     def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
@@ -94,6 +107,8 @@ class Prediction:
             "evidence": [asdict(e) for e in self.evidence],
             "film": asdict(self.film) if self.film else None,
             "style": asdict(self.style) if self.style else None,
+            "refusal": self.refusal,
+            "reason": self.reason,
             "aggregate": self.aggregate,
             "frames": [f.to_dict(top_k) for f in self.frames],
         }
@@ -118,6 +133,18 @@ def load_image(
     return trim_borders(picture) if trim else picture
 
 
+def judgeable(
+    picture: Image.Image, min_side: int = PredictConfig.min_side, min_detail: float = PredictConfig.min_detail
+) -> tuple[str, str] | None:
+    """``(refusal, reason)`` for a picture that cannot be judged, else ``None``."""
+    if min(picture.size) < min_side:
+        return TOO_SMALL, f"{picture.width}x{picture.height} pixels; under {min_side} on a side"
+    thumb = np.asarray(picture.convert("L").resize((64, 36), Image.Resampling.BILINEAR), dtype=np.float32)
+    if thumb.std() < min_detail:
+        return BLANK, f"near-uniform picture (brightness varies by {thumb.std():.1f} of 255 levels)"
+    return None
+
+
 def predict_images(
     model: Model,
     images: list[Any],
@@ -130,28 +157,43 @@ def predict_images(
     if not images:
         return []
     pictures = [load_image(image, trim_borders) for image in images]
-    blocks = [e.embed([e.preprocess(p) for p in pictures]) for e in model.extractors()]
+    labels = sources or [_label(image) for image in images]
+    threshold = model.min_confidence if min_confidence is None else min_confidence
+    results = [
+        Prediction(label, [], threshold, min_familiarity=model.min_familiarity) for label in labels
+    ]
+    judged = []
+    for n, picture in enumerate(pictures):
+        refused = judgeable(picture)
+        if refused:
+            results[n].refusal, results[n].reason = refused
+        else:
+            judged.append(n)
+    if not judged:
+        return results
+    judged_pictures = [pictures[n] for n in judged]
+    blocks = [e.embed([e.preprocess(p) for p in judged_pictures]) for e in model.extractors()]
     features = np.concatenate(blocks, axis=1).astype(np.float32)
     proba = model.predict_proba(features)
-    styles = _style_values(model, features, pictures)
-    threshold = model.min_confidence if min_confidence is None else min_confidence
+    styles = _style_values(model, features, judged_pictures)
+    vectors = model.unit_vectors(features)
+    familiar = model.familiarity(vectors)
     sims = ids = None
     if model.index is not None and len(model.index):
-        queries = block_unit(model.scaler.transform(features), model.blocks)
-        sims, ids = model.index.search(queries, max(evidence, NOVELTY_NEIGHBOURS, FILM_VOTES))
-    labels = sources or [_label(image) for image in images]
-    results = []
-    for n, p in enumerate(proba):
+        sims, ids = model.index.search(vectors, max(evidence, 1))
+    for row, n in enumerate(judged):
+        p = proba[row]
         order = np.argsort(-p, kind="stable")
-        ranking = [Ranked(model.classes[i], float(p[i])) for i in order]
-        prediction = Prediction(labels[n], ranking, threshold, min_familiarity=model.min_familiarity)
+        prediction = results[n]
+        prediction.ranking = [Ranked(model.classes[i], float(p[i])) for i in order]
+        prediction.familiarity = float(familiar[row])
         if sims is not None and ids is not None:
-            prediction.familiarity = float(familiarity(sims[n : n + 1])[0])
-            prediction.evidence = _evidence(model, sims[n], ids[n], evidence)
-            prediction.film = model.index.film_match(sims[n], ids[n], model.classes)  # type: ignore[union-attr]
+            prediction.evidence = _evidence(model, sims[row], ids[row], evidence)
+            film = model.index.film_match(sims[row][0], ids[row][0], model.classes)  # type: ignore[union-attr]
+            film.known = film.known and not prediction.unfamiliar  # "trained on" and "unlike all": never both
+            prediction.film = film
         if model.profiles is not None:
-            prediction.style = read_out(styles[n], model.profiles, int(order[0]), model.classes[order[0]])
-        results.append(prediction)
+            prediction.style = read_out(styles[row], model.profiles, int(order[0]), model.classes[order[0]])
     return results
 
 
@@ -176,6 +218,7 @@ def _evidence(model: Model, sims: np.ndarray, ids: np.ndarray, n: int) -> list[E
                 int(i),
                 model.classes[int(index.director[i])],
                 str(index.film[i]),
+                str(index.part[i]),
                 None if math.isnan(timestamp) else round(timestamp, 3),
                 str(index.name[i]),
                 round(float(sim), 4),
@@ -186,13 +229,20 @@ def _evidence(model: Model, sims: np.ndarray, ids: np.ndarray, n: int) -> list[E
 
 def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> Prediction:
     """One verdict for several frames: the mean of their probabilities (``mean``) or of their
-    log-probabilities (``log``, a product of experts that punishes any frame's doubt)."""
+    log-probabilities (``log``, a product of experts that punishes any frame's doubt). Frames
+    that could not be judged are left out; the film is that of the best evidence frame."""
     if how not in ("mean", "log"):
         raise ValueError(f"unknown aggregate {how!r}; choose from {', '.join(AGGREGATES)}")
+    judged = [f for f in frames if f.refusal is None]
+    result = Prediction(source, [], frames[0].min_confidence, min_familiarity=frames[0].min_familiarity)
+    result.frames, result.aggregate = frames, how
+    if not judged:
+        result.refusal, result.reason = frames[0].refusal, f"none of its {len(frames)} frames could be judged"
+        return result
     names = model.classes
     column = {name: i for i, name in enumerate(names)}
-    proba = np.zeros((len(frames), len(names)))
-    for row, frame in enumerate(frames):
+    proba = np.zeros((len(judged), len(names)))
+    for row, frame in enumerate(judged):
         for ranked in frame.ranking:
             proba[row, column[ranked.director]] = ranked.probability
     if how == "mean":
@@ -202,28 +252,21 @@ def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> 
         combined = np.exp(logs - logs.max())
         combined /= combined.sum()
     order = np.argsort(-combined, kind="stable")
-    result = Prediction(
-        source,
-        [Ranked(names[i], float(combined[i])) for i in order],
-        frames[0].min_confidence,
-        float(np.mean([f.familiarity for f in frames])),
-        frames[0].min_familiarity,
-        frames=frames,
-        aggregate=how,
-    )
+    result.ranking = [Ranked(names[i], float(combined[i])) for i in order]
+    result.familiarity = float(np.mean([f.familiarity for f in judged]))
     best: dict[int, Evidence] = {}
-    for evidence in (e for f in frames for e in f.evidence):
+    for evidence in (e for f in judged for e in f.evidence):
         if evidence.id not in best or evidence.similarity > best[evidence.id].similarity:
             best[evidence.id] = evidence
-    result.evidence = sorted(best.values(), key=lambda e: -e.similarity)[: len(frames[0].evidence)]
-    matches = [f.film for f in frames if f.film is not None]
-    if matches:  # the film most frames point to; known only if most frames say so
-        director, film = Counter((m.director, m.film) for m in matches).most_common(1)[0][0]
-        same = [m for m in matches if (m.director, m.film) == (director, film)]
-        known = sum(m.known for m in same) * 2 > len(frames)
-        result.film = FilmMatch(film, director, max(m.similarity for m in same), known)
-    if model.profiles is not None and all(f.style for f in frames):
-        values = np.mean([list(f.style.descriptors.values()) for f in frames], axis=0)  # type: ignore[union-attr]
+    result.evidence = sorted(best.values(), key=lambda e: -e.similarity)[: len(judged[0].evidence)]
+    with_film = [f for f in judged if f.film is not None and f.evidence]
+    if with_film:
+        nearest = max(with_film, key=lambda f: f.evidence[0].similarity)
+        film = nearest.film
+        assert film is not None
+        result.film = FilmMatch(film.film, film.director, film.similarity, film.known and not result.unfamiliar)
+    if model.profiles is not None and all(f.style for f in judged):
+        values = np.mean([list(f.style.descriptors.values()) for f in judged], axis=0)  # type: ignore[union-attr]
         result.style = read_out(
             values, model.profiles, names.index(result.ranking[0].director), result.ranking[0].director
         )

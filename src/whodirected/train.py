@@ -5,66 +5,37 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.metadata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from .backbones import block_columns
+from .calibrate import calibrate
 from .classifier import HeadConfig, Scaler, fit_head
 from .config import EmbedConfig, TrainConfig
 from .dataset import Dataset
 from .embed import Features, embed_dataset
-from .index import block_unit, build_index
+from .index import build_index
+from .labelled import Labelled, TrainError, dataset_warnings, frame_parts, labelled
 from .model import Model
 from .readout import StyleProfiles
+from .vectors import block_unit, centroids
+
+__all__ = ["Labelled", "TrainError", "dataset_warnings", "labelled", "train", "build_model", "fit"]
 
 
-class TrainError(Exception):
-    """A dataset or setting that cannot give a model; the message says why."""
-
-
-@dataclass
-class Labelled:
-    """Features with integer labels and film groups, ready for a head."""
-
-    x: np.ndarray
-    y: np.ndarray
-    groups: np.ndarray  # film id per frame
-    classes: list[str]
-    films: np.ndarray  # film name per frame ("director/film")
-    features: Features
-
-
-def labelled(dataset: Dataset, features: Features) -> Labelled:
-    frames = dataset.frames[features.ok]
-    classes = sorted(frames.director.unique())
-    if len(classes) < 2:
-        raise TrainError(
-            f"{dataset.root}: only {len(classes)} director(s) with readable frames; a classifier needs at least two"
-        )
-    index = {c: i for i, c in enumerate(classes)}
-    films = (frames.director + "/" + frames.film.astype(str)).to_numpy()
-    _, groups = np.unique(films, return_inverse=True)
-    y = frames.director.map(index).to_numpy()
-    return Labelled(features.matrix, y, groups, classes, films, features)
-
-
-def dataset_warnings(data: Labelled) -> list[str]:
-    """Directors whose evaluation cannot be grouped by film."""
-    warnings = []
-    for i, name in enumerate(data.classes):
-        films = len(np.unique(data.groups[data.y == i]))
-        if films < 2:
-            warnings.append(
-                f"{name}: only {films} film; the model can learn it, but film-grouped evaluation cannot test it"
-            )
-    return warnings
-
-
-def head_config(config: TrainConfig) -> HeadConfig:
+def head_config(config: TrainConfig, chosen: dict | None = None) -> HeadConfig:
+    """The head's settings; ``chosen`` (a fitted head's history) fixes what was tuned, so refits
+    in the held-out checks skip the search."""
+    fixed = {}
+    if chosen and "chosen_C" in chosen:
+        fixed["c_grid"] = (chosen["chosen_C"][0],)
+    if chosen and "chosen_temperature" in chosen:
+        fixed["temperatures"] = (chosen["chosen_temperature"][0],)
     return HeadConfig(
+        **fixed,
         head=config.head,
         hidden=config.hidden,
         learning_rate=config.learning_rate,
@@ -74,18 +45,22 @@ def head_config(config: TrainConfig) -> HeadConfig:
     )
 
 
-def fit(data: Labelled, config: TrainConfig, index: np.ndarray | None = None) -> tuple[Scaler, object]:
-    """Fit scaler and head on the frames at ``index`` (all when ``None``)."""
+def fit(
+    data: Labelled, config: TrainConfig, index: np.ndarray | None = None, head: HeadConfig | None = None
+) -> tuple[Scaler, object]:
+    """Fit scaler and head on the frames at ``index`` (all when ``None``); settings are tuned
+    on the held-out units (:mod:`whodirected.labelled`) unless ``head`` fixes them."""
     index = np.arange(len(data.y)) if index is None else index
-    scaler = Scaler.fit(data.x[index], data.features.blocks)
-    head = fit_head(
+    scaler = Scaler.fit(data.x[index], data.features.blocks, config.scaling)
+    fitted = fit_head(
         scaler.transform(data.x[index]),
         data.y[index],
-        data.groups[index],
+        data.units[index],
         len(data.classes),
-        head_config(config),
+        head or head_config(config),
+        data.features.blocks,
     )
-    return scaler, head
+    return scaler, fitted
 
 
 def versions() -> dict[str, str]:
@@ -104,6 +79,7 @@ def train_meta(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: Tra
         "training_set": {
             "frames": int(len(data.y)),
             "films": int(len(np.unique(data.groups))),
+            "held_out_units": data.protocol,
             "hash": hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest(),
             "frames_per_director": {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)},
         },
@@ -130,17 +106,17 @@ def build_model(
     dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig, style: Features | None = None
 ) -> Model:
     """Fit the head on every frame of ``data`` and wrap it, with its evidence index, style
-    profiles, "unknown director" threshold and metadata, as a model."""
-    from .calibrate import calibrate, fixed
-
+    profiles, "unknown director" thresholds and metadata, as a model."""
     scaler, head = fit(data, config)
     meta = train_meta(dataset, data, embed, config)
     frames = dataset.frames[data.features.ok]
     timestamps = frames["timestamp"] if "timestamp" in frames else np.full(len(frames), np.nan)
+    scaled = scaler.transform(data.x)
     index = build_index(
-        block_unit(scaler.transform(data.x), data.features.blocks),
+        block_unit(scaled, data.features.blocks),
         data.y,
         frames.film.astype(str).to_numpy(),
+        frame_parts(dataset)[data.features.ok],
         np.asarray(timestamps, dtype=np.float64),
         frames.path.tolist(),
         config.index_frames,
@@ -149,10 +125,10 @@ def build_model(
     )
     meta["film_match_threshold"] = index.film_threshold
     if config.calibrate:
-        chosen = head.history.get("chosen_C", [None])[0]
-        meta["open_set"] = calibrate(data, fixed(head_config(config), chosen), config.seed).to_dict()
+        meta["open_set"] = calibrate(data, config, head_config(config, head.history)).to_dict()
     profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
-    return Model(data.classes, embed.backbone, data.features.blocks, scaler, head, meta, index, profiles)
+    means = centroids(scaled, data.y, len(data.classes), data.features.blocks)
+    return Model(data.classes, embed.backbone, data.features.blocks, scaler, head, meta, index, profiles, means)
 
 
 def embed_for_training(

@@ -1,0 +1,57 @@
+"""Feature vectors as unit vectors, block by block: the one geometry that the centroid head,
+the familiarity score and the evidence index all share.
+
+A combined backbone (``efficientnet-lite0+style``) gives several blocks of columns;
+:func:`block_unit` makes each block unit length and scales it by 1/√blocks, so that one dot
+product of two such rows is the mean of their per-block cosine similarities and no block
+drowns the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+Blocks = Sequence[tuple[str, int]] | Sequence[int]
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (cosine similarity becomes a dot product)."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+
+
+def sizes(blocks: Blocks) -> list[int]:
+    """Block sizes from ``[(name, size), ...]`` or ``[size, ...]``."""
+    return [int(b) if isinstance(b, (int, np.integer)) else int(b[1]) for b in blocks]
+
+
+def block_unit(x: np.ndarray, blocks: Blocks) -> np.ndarray:
+    """Each block of columns made unit length and scaled by 1/sqrt(blocks)."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    widths = sizes(blocks)
+    edges = np.cumsum([0, *widths])
+    parts = [unit(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return np.concatenate(parts, axis=1) / np.sqrt(len(widths))
+
+
+def centroids(x: np.ndarray, y: np.ndarray, n_classes: int, blocks: Blocks) -> np.ndarray:
+    """Each class's mean direction, ``(n_classes, d)``: the mean of its rows made
+    :func:`block_unit`, made block-unit again (a class without rows gets zeros)."""
+    u = block_unit(x, blocks)
+    means = np.zeros((n_classes, u.shape[1]), np.float32)
+    for c in np.unique(y):
+        means[c] = u[y == c].mean(axis=0)
+    present = np.isin(np.arange(n_classes), y)
+    means[present] = block_unit(means[present], blocks)
+    return means
+
+
+def familiarity(queries: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """How much each query row (made :func:`block_unit`) looks like any director: its cosine
+    similarity to the nearest class mean of :func:`centroids` (a class without rows skipped)."""
+    present = means.any(axis=1)
+    if not present.any():
+        return np.ones(len(queries), np.float32)
+    return (np.atleast_2d(queries) @ means[present].T).max(axis=1)
