@@ -135,7 +135,15 @@ def test_json_and_save_schema(model_dir: Path, frames: Dataset, tmp_path: Path) 
         "ranking", "evidence", "film", "style", "refusal", "reason", "aggregate", "frames",
     }  # fmt: skip
     assert len(prediction["ranking"]) == 3 and len(prediction["evidence"]) == 5
-    assert set(prediction["evidence"][0]) == {"id", "director", "film", "part", "timestamp", "frame", "similarity"}
+    assert set(prediction["evidence"][0]) == {
+        "id",
+        "director",
+        "film",
+        "part",
+        "timestamp",
+        "frame",
+        "similarity",
+    }
     assert set(prediction["film"]) == {"film", "director", "similarity", "known"}
     assert {"traits", "summary", "descriptors"} <= set(prediction["style"])
 

@@ -77,7 +77,9 @@ def test_model_round_trip_is_identical_and_has_no_pickle(tmp_path: Path) -> None
     np.load(tmp_path / "m" / "model.npz", allow_pickle=False)  # loads with pickle forbidden
 
     info = (tmp_path / "m" / "model.json").read_text()
-    (tmp_path / "m" / "model.json").write_text(info.replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99'))
+    (tmp_path / "m" / "model.json").write_text(
+        info.replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99')
+    )
     with pytest.raises(ModelError, match="newer"):
         Model.load(tmp_path / "m")
     with pytest.raises(ModelError, match="not a whodirected model"):

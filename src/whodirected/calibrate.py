@@ -12,9 +12,13 @@ library the user has (:mod:`whodirected.labelled`):
   otherwise parts or time blocks of the film (scene-held-out: optimistic) — each predicted by
   a model fitted without it;
 - **unknown:** each group of directors left out of training in turn, their frames predicted
-  by a model that never saw them.
+  by the same model, which never saw them.
 
-The pair of thresholds keeps at least ``TrainConfig.open_set_accept`` (90 %) of the known
+A model that left directors out knows fewer of them, and the top probability depends on how
+many directors a model knows (chance is 1/K); so it is compared in :func:`normalised` units
+(chance 0, certainty 1) and turned back into this model's probability at the end.
+
+The pair of thresholds keeps at least ``TrainConfig.open_set_accept`` (80 %) of the known
 held-out frames accepted and, among such pairs, refuses the most frames of left-out
 directors. What that gives on both sides is recorded, with the protocol, in ``model.json``.
 """
@@ -42,7 +46,7 @@ GRID_FRAMES = 2000  # frames of each kind the threshold search looks at
 class OpenSet:
     """The chosen thresholds, how they were chosen, and what they give on held-out frames."""
 
-    threshold: float  # top probability below which the verdict is "unknown director"
+    threshold: float  # top probability below which the verdict is "unknown director" (this model's)
     familiarity: float  # similarity to the nearest director's mean below which it is too
     method: str  # what was held out, in words
     target: float | None = None  # share of known held-out frames the thresholds keep accepted
@@ -91,36 +95,49 @@ def unit_folds(data: Labelled) -> list[tuple[np.ndarray, np.ndarray]]:
     ]
 
 
-def score_held_out(
-    data: Labelled, folds, head: HeadConfig, scaling: str = TrainConfig.scaling
-) -> HeldOut:
-    """For each test frame of each fold, from a scaler and head fitted without that fold."""
+def normalised(confidence: np.ndarray, n_classes: int) -> np.ndarray:
+    """Top probability rescaled so that chance is 0 and certainty 1, whatever the number of
+    directors: a threshold found on models of fewer directors then carries over."""
+    if n_classes < 2:
+        return np.ones_like(confidence)
+    return (confidence - 1.0 / n_classes) / (1.0 - 1.0 / n_classes)
+
+
+def raw_threshold(normalised_threshold: float, n_classes: int) -> float:
+    """The top-probability threshold of a model of ``n_classes`` directors."""
+    return 1.0 / n_classes + normalised_threshold * (1.0 - 1.0 / n_classes)
+
+
+def fit_and_score(
+    data: Labelled, train_idx: np.ndarray, tests: list[np.ndarray], head: HeadConfig, scaling: str
+) -> list[HeldOut]:
+    """Fit a scaler and head on ``train_idx`` and score each index array of ``tests`` with it:
+    normalised top probability (:func:`normalised`), familiarity, and whether the top was right."""
     n_classes = len(data.classes)
     blocks = data.features.blocks
-    parts: list[HeldOut] = []
-    for train_idx, test_idx in folds:
-        if not len(test_idx) or not len(train_idx):
-            continue
-        scaler = Scaler.fit(data.x[train_idx], blocks, scaling)
-        train_x, test_x = scaler.transform(data.x[train_idx]), scaler.transform(data.x[test_idx])
-        trained = np.unique(data.y[train_idx])
-        if len(trained) >= 2:
-            fitted = fit_head(train_x, data.y[train_idx], data.units[train_idx], n_classes, head, blocks)
+    scaler = Scaler.fit(data.x[train_idx], blocks, scaling)
+    train_x = scaler.transform(data.x[train_idx])
+    trained = np.unique(data.y[train_idx])
+    fitted = None
+    if len(trained) >= 2:
+        fitted = fit_head(train_x, data.y[train_idx], data.units[train_idx], n_classes, head, blocks)
+    means = centroids(train_x, data.y[train_idx], n_classes, blocks)
+    scores = []
+    for test_idx in tests:
+        test_x = scaler.transform(data.x[test_idx])
+        if fitted is not None:
             proba = fitted.predict_proba(test_x)
         else:  # one director left: a classifier of one class is always sure
             proba = np.zeros((len(test_idx), n_classes))
             proba[:, trained[0]] = 1.0
-        means = centroids(train_x, data.y[train_idx], n_classes, blocks)
-        parts.append(
+        scores.append(
             HeldOut(
-                proba.max(axis=1),
+                normalised(proba.max(axis=1), len(trained)),
                 familiarity(block_unit(test_x, blocks), means),
                 proba.argmax(axis=1) == data.y[test_idx],
             )
         )
-    if not parts:
-        return HeldOut.empty()
-    return HeldOut(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("confidence", "familiarity", "right")))
+    return scores
 
 
 def director_folds(data: Labelled, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -154,10 +171,18 @@ def choose_thresholds(known: HeldOut, unknown: HeldOut, target: float) -> tuple[
     return float(GRID[i]), float(familiar_grid[j])
 
 
+def _concat(parts: list[HeldOut]) -> HeldOut:
+    if not parts:
+        return HeldOut.empty()
+    return HeldOut(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("confidence", "familiarity", "right"))
+    )
+
+
 def calibrate(data: Labelled, config: TrainConfig, head: HeadConfig) -> OpenSet:
     """Choose the "unknown director" thresholds for a model fitted on ``data`` with ``head``."""
-    folds = unit_folds(data)
-    if not folds:
+    units = unit_folds(data)
+    if not units:
         return OpenSet(
             0.0,
             -1.0,
@@ -167,21 +192,27 @@ def calibrate(data: Labelled, config: TrainConfig, head: HeadConfig) -> OpenSet:
         )
     with warnings.catch_warnings():  # folds without every director make scikit-learn chatty
         warnings.simplefilter("ignore", UserWarning)
-        known = score_held_out(data, folds, head, config.scaling)
-        unknown = score_held_out(data, director_folds(data, config.seed), head, config.scaling)
+        known = [fit_and_score(data, rest, [held], head, config.scaling)[0] for rest, held in units]
+        unknown = [
+            fit_and_score(data, rest, [unseen], head, config.scaling)[0]
+            for rest, unseen in director_folds(data, config.seed)
+        ]
     rng = np.random.default_rng(config.seed)  # the grid search holds (thresholds² x frames) booleans
-    known, unknown = known.sample(GRID_FRAMES, rng), unknown.sample(GRID_FRAMES, rng)
-    p, f = choose_thresholds(known, unknown, config.open_set_accept)
-    accepted = (known.confidence >= p) & (known.familiarity >= f)
-    refused = ~((unknown.confidence >= p) & (unknown.familiarity >= f))
+    known_frames, unknown_frames = (
+        _concat(known).sample(GRID_FRAMES, rng),
+        _concat(unknown).sample(GRID_FRAMES, rng),
+    )
+    c, f = choose_thresholds(known_frames, unknown_frames, config.open_set_accept)
+    accepted = (known_frames.confidence >= c) & (known_frames.familiarity >= f)
+    refused = ~((unknown_frames.confidence >= c) & (unknown_frames.familiarity >= f))
     return OpenSet(
-        p,
+        raw_threshold(c, len(np.unique(data.y))),
         f,
         f"{data.protocol}; unknown: directors left out in turn",
         config.open_set_accept,
         float(accepted.mean()),
-        float((accepted & known.right).mean()),
-        float(refused.mean()) if len(refused) else None,
-        int(len(known.confidence)),
-        int(len(unknown.confidence)),
+        float((accepted & known_frames.right).mean()),
+        float(refused.mean()),
+        int(len(known_frames.confidence)),
+        int(len(unknown_frames.confidence)),
     )

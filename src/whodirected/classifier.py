@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import HEADS, SCALINGS
 from .vectors import block_unit, centroids, sizes
 
-HEADS = ("centroid", "logistic", "mlp", "sgd-linear")
-SCALINGS = ("shrunk", "standard")
+__all__ = ["HEADS", "SCALINGS", "Head", "HeadConfig", "Scaler", "fit_head"]
 
 
 @dataclass
@@ -36,7 +36,9 @@ class Scaler:
 
     ``shrunk`` (default) divides by sqrt(variance + the block's median variance) rather than
     the standard deviation: with a few hundred frames, a feature that barely varied in
-    training would otherwise be blown up and drown a new screenshot in noise.
+    training would otherwise be blown up and drown a new screenshot in noise. ``none`` keeps
+    the raw features (only the block weights): with the centroid head that is plain
+    L2-normalised features.
     """
 
     mean: np.ndarray
@@ -46,6 +48,10 @@ class Scaler:
     def fit(cls, x: np.ndarray, blocks, scaling: str = "shrunk") -> Scaler:
         if scaling not in SCALINGS:
             raise ValueError(f"unknown scaling {scaling!r}; choose from {', '.join(SCALINGS)}")
+        widths = sizes(blocks)
+        weights = np.concatenate([np.full(size, 1 / np.sqrt(size)) for size in widths]) * np.sqrt(len(widths))
+        if scaling == "none":
+            return cls(np.zeros(x.shape[1], np.float32), weights.astype(np.float32))
         variance = x.var(axis=0)
         if scaling == "shrunk":
             edges = np.cumsum([0, *sizes(blocks)])
@@ -53,8 +59,6 @@ class Scaler:
                 variance[a:b] += np.median(variance[a:b])
         std = np.sqrt(variance)
         std[std < 1e-8] = 1.0
-        widths = sizes(blocks)
-        weights = np.concatenate([np.full(size, 1 / np.sqrt(size)) for size in widths]) * np.sqrt(len(widths))
         return cls(x.mean(axis=0).astype(np.float32), (weights / std).astype(np.float32))
 
     def transform(self, x: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from .config import HEADS, TrainConfig
 
 app = typer.Typer(
     help="Recognise a film's director from a screenshot.",
@@ -145,10 +146,6 @@ def extract(
         max_side=max_side,
         jpeg_quality=quality,
     )
-    try:
-        settings.validate()
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
 
     from .console import FilmProgress
 
@@ -178,7 +175,8 @@ def _settings(config: Path | None, section: str, **flags):
     from .config import load_config, override
 
     try:
-        return override(getattr(load_config(config), section), **flags)
+        settings = override(getattr(load_config(config), section), **flags)
+        return settings.validate() if hasattr(settings, "validate") else settings
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
 
@@ -330,7 +328,12 @@ def _labelled(dataset: Path, embed_settings, store: Path | None):
     return data, result
 
 
-HeadOption = Annotated[str | None, typer.Option("--head", help="logistic (default), mlp or sgd-linear.")]
+HeadOption = Annotated[
+    str | None,
+    typer.Option(
+        "--head", help=f"{', '.join(HEADS)} (default {TrainConfig.head}: nearest director mean; see README)."
+    ),
+]
 EpochsOption = Annotated[int | None, typer.Option(help="sgd-linear: training epochs.")]
 LearningRateOption = Annotated[float | None, typer.Option("--lr", help="mlp/sgd-linear: learning rate.")]
 HiddenOption = Annotated[
@@ -374,11 +377,8 @@ def train(
     from dataclasses import replace
 
     from .backbones import parts
-    from .classifier import HEADS
     from .train import build_model
 
-    if settings.head not in HEADS:
-        raise _fail(f"unknown head {settings.head!r}; choose from {', '.join(HEADS)}", 2)
     data, labelled_data = _labelled(dataset, embed_settings, features)
     style = None
     if "style" not in parts(embed_settings.backbone):  # the style read-out needs every frame's style

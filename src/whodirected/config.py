@@ -27,6 +27,8 @@ SamplingMode = Literal["every", "per-film", "shots"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+HEADS = ("centroid", "logistic", "mlp", "sgd-linear")  # classifier heads (whodirected.classifier)
+SCALINGS = ("shrunk", "standard", "none")  # feature scalings before the head
 RUNNERS = ("local", "ray")  # where extract and embed run: this machine, or a Ray cluster
 MAX_PIXELS = 60_000_000  # images larger than this are refused before decoding
 
@@ -36,7 +38,8 @@ class ExtractConfig:
     """How frames are chosen from films and written to disk."""
 
     mode: SamplingMode = "every"
-    every: float = 2.0  # seconds between frames in "every" mode
+    every: float = 1.0  # seconds between frames in "every" mode
+    min_frames: int = 10  # "every" mode: a file too short for this many is sampled this many times, spread
     per_film: int = 50  # frames spread over a film in "per-film" mode
     frames_per_shot: int = 1  # frames inside each shot in "shots" mode
     shot_threshold: float = 27.0  # PySceneDetect ContentDetector threshold
@@ -49,7 +52,7 @@ class ExtractConfig:
     credits_min_dark: float = 0.80  # fraction of near-black pixels on a credits card
     credits_max_saturation: float = 0.20  # mean saturation of the non-dark (text) pixels
     drop_duplicates: bool = True
-    duplicate_distance: int = 8  # max Hamming distance of 64-bit perceptual hashes
+    duplicate_distance: int = 4  # max Hamming distance of 64-bit perceptual hashes (distinct shots: 10+)
     max_side: int = 768  # longest side of saved frames, in pixels (0 keeps full size)
     jpeg_quality: int = 90
     seek_gap: float = 3.0  # seconds: farther targets are reached by seeking, nearer by decoding
@@ -66,7 +69,7 @@ class ExtractConfig:
             raise ValueError(f"unknown sampling mode {self.mode!r}")
         if self.every <= 0:
             raise ValueError("--every must be a positive number of seconds")
-        if self.per_film < 1 or self.frames_per_shot < 1:
+        if self.per_film < 1 or self.frames_per_shot < 1 or self.min_frames < 0:
             raise ValueError("frame counts must be at least 1")
         if not 0 <= self.skip_edges < 0.5:
             raise ValueError("--skip-edges must be a fraction in [0, 0.5)")
@@ -102,10 +105,22 @@ class TrainConfig:
     test_split: float = 0.1  # evaluate: the random frame split of the original project (leakage gap)
     seed: int = 0
     calibrate: bool = True  # choose the "unknown director" thresholds from held-out frames and directors
-    open_set_accept: float = 0.9  # share of held-out frames of known directors the thresholds keep accepted
+    open_set_accept: float = 0.8  # share of held-out frames of known directors the thresholds keep accepted
     index_frames: int = 20_000  # most training frames kept as nearest-frame evidence in the model
     thumbnail_side: int = 160  # longest side of the evidence thumbnails stored in the model
     film_match_false_rate: float = 0.05  # share of unseen-film frames allowed to match a training film
+
+    def validate(self) -> TrainConfig:
+        """Raise ``ValueError`` with a readable message for impossible settings."""
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose from {', '.join(HEADS)}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"unknown scaling {self.scaling!r}; choose from {', '.join(SCALINGS)}")
+        if not 0.5 <= self.open_set_accept <= 1.0:
+            raise ValueError(
+                "open_set_accept must be between 0.5 and 1: thresholds that refuse most known frames are useless"
+            )
+        return self
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,10 @@ def print_evaluation(report: dict, out) -> None:
     for name, g in held.items():
         cells = [name, f"{g['mean']:.3f} ± {g['std']:.3f}" if report["folds"] > 1 else f"{g['mean']:.3f}"]
         if shuffled is not None:
-            cells += [f"{shuffled[name]['mean']:.3f}", "not measurable" if gap is None else f"{gap[name]:+.3f}"]
+            cells += [
+                f"{shuffled[name]['mean']:.3f}",
+                "not measurable" if gap is None else f"{gap[name]:+.3f}",
+            ]
         table.add_row(*cells)
     console.print(table)
     if report.get("film_grouped") is None:
@@ -207,7 +210,7 @@ def _timecode(seconds: float | None) -> str:
 
 def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Console | None = None) -> None:
     """A prediction as a person reads it: verdict, ranked directors with bars, evidence, style."""
-    out = out or Console()
+    out = out or Console(soft_wrap=True)
     p = prediction
     head = f"[bold]{p.source}[/]"
     if p.frames:

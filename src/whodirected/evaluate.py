@@ -344,7 +344,9 @@ def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool) -> dict:
         else None,
         "chance": {"majority": float(counts.max() / counts.sum()), "uniform": 1.0 / len(data.classes)},
         "per_director": per_director(data.y[scored], data.groups[scored], data.classes, pred[scored]),
-        "confusion": confusion_matrix(data.y[scored], pred[scored], labels=np.arange(len(data.classes))).tolist(),
+        "confusion": confusion_matrix(
+            data.y[scored], pred[scored], labels=np.arange(len(data.classes))
+        ).tolist(),
         "calibration": calibration(data.y[scored], held_out.proba[scored]),
         "learning_curve": curve if len(curve) >= 2 else [],
         "open_set": {

@@ -188,9 +188,26 @@ class Model:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
-        known = {"format", "format_version", "classes", "backbone", "blocks", "layers", "head_unit_blocks", "history"}
+        known = {
+            "format",
+            "format_version",
+            "classes",
+            "backbone",
+            "blocks",
+            "layers",
+            "head_unit_blocks",
+            "history",
+        }
         meta = {k: v for k, v in info.items() if k not in known}
         blocks = [(str(n), int(d)) for n, d in info["blocks"]]
         return cls(
-            list(info["classes"]), info["backbone"], blocks, scaler, head, meta, index, profiles, arrays.get("centroids")
+            list(info["classes"]),
+            info["backbone"],
+            blocks,
+            scaler,
+            head,
+            meta,
+            index,
+            profiles,
+            arrays.get("centroids"),
         )

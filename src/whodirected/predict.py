@@ -159,9 +159,7 @@ def predict_images(
     pictures = [load_image(image, trim_borders) for image in images]
     labels = sources or [_label(image) for image in images]
     threshold = model.min_confidence if min_confidence is None else min_confidence
-    results = [
-        Prediction(label, [], threshold, min_familiarity=model.min_familiarity) for label in labels
-    ]
+    results = [Prediction(label, [], threshold, min_familiarity=model.min_familiarity) for label in labels]
     judged = []
     for n, picture in enumerate(pictures):
         refused = judgeable(picture)
@@ -264,7 +262,9 @@ def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> 
         nearest = max(with_film, key=lambda f: f.evidence[0].similarity)
         film = nearest.film
         assert film is not None
-        result.film = FilmMatch(film.film, film.director, film.similarity, film.known and not result.unfamiliar)
+        result.film = FilmMatch(
+            film.film, film.director, film.similarity, film.known and not result.unfamiliar
+        )
     if model.profiles is not None and all(f.style for f in judged):
         values = np.mean([list(f.style.descriptors.values()) for f in judged], axis=0)  # type: ignore[union-attr]
         result.style = read_out(

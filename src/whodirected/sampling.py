@@ -66,7 +66,10 @@ def per_shot(
 def choose(path: str | Path, duration: float, config: ExtractConfig) -> list[Target]:
     """The timestamps the configured sampling mode picks for one film."""
     if config.mode == "every":
-        return uniform(duration, config.every, config.skip_edges)
+        targets = uniform(duration, config.every, config.skip_edges)
+        if len(targets) < config.min_frames:  # a short clip: enough frames to learn from
+            return spread(duration, config.min_frames, config.skip_edges)
+        return targets
     if config.mode == "per-film":
         return spread(duration, config.per_film, config.skip_edges)
     shots = detect_shots(path, config.shot_threshold, config.min_shot_seconds) or [(0.0, duration)]

@@ -128,7 +128,9 @@ def build_model(
         meta["open_set"] = calibrate(data, config, head_config(config, head.history)).to_dict()
     profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
     means = centroids(scaled, data.y, len(data.classes), data.features.blocks)
-    return Model(data.classes, embed.backbone, data.features.blocks, scaler, head, meta, index, profiles, means)
+    return Model(
+        data.classes, embed.backbone, data.features.blocks, scaler, head, meta, index, profiles, means
+    )
 
 
 def embed_for_training(
