@@ -19,15 +19,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/whodirected demo-library $(DEMO)/library --directors 3 --films 3 --seconds 12 --seed 0
-	$(BIN)/whodirected extract $(DEMO)/library $(DEMO)/frames --every 1.0
+	@# real CC-BY Blender films (data/README.md); one part of Big Buck Bunny is kept out of training
+	$(BIN)/whodirected extract data/demo-training.csv $(DEMO)/frames
 	$(BIN)/whodirected train $(DEMO)/frames -o $(DEMO)/model --plot $(DEMO)/training.png
 	$(BIN)/whodirected evaluate $(DEMO)/frames -o $(DEMO)/evaluation
 	$(BIN)/whodirected explore $(DEMO)/frames -o $(DEMO)/report.html
-	@# a frame of a film the model never saw, by each of the same directors (another seed)
-	$(BIN)/whodirected demo-library $(DEMO)/new-films --directors 3 --films 1 --seconds 8 --seed 7
-	$(BIN)/whodirected extract $(DEMO)/new-films $(DEMO)/new-frames --per-film 4 --skip-edges 0.25
-	$(BIN)/whodirected predict "$$(ls $(DEMO)/new-frames/*/*/*.jpg | head -n 1)" --model $(DEMO)/model
+	@# a frame of the scene the model never saw
+	$(BIN)/whodirected extract data/demo-held-out.csv $(DEMO)/held-out-frames --per-film 3 --skip-edges 0.25
+	$(BIN)/whodirected predict "$$(ls $(DEMO)/held-out-frames/*/*/*.jpg | head -n 1)" --model $(DEMO)/model
 
 test: $(VENV)/.installed
 	@# the browser test drives Debian's Chromium (root installs it; otherwise that test says it skipped)
@@ -37,6 +36,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/real.py
 	$(BIN)/python benchmarks/extract.py
 	$(BIN)/python benchmarks/embed.py
 	$(BIN)/python benchmarks/train.py

@@ -22,6 +22,7 @@ scene-held-out figures are optimistic (the model has seen other scenes of the sa
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 from _common import CACHE, demo_frames, real_clips
@@ -130,6 +131,7 @@ def cells(a: dict | None, b: dict | None) -> str:
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", category=UserWarning)  # scikit-learn's MLP convergence notes
     clips = real_clips()
     if clips is None:
         return

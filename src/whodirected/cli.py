@@ -313,7 +313,7 @@ def explore(
     console.print(f"report → {path}", highlight=False)
 
 
-def _labelled(dataset: Path, embed_settings, store: Path | None):
+def _labelled(dataset: Path, embed_settings, store: Path | None, warn: bool = True):
     from .train import TrainError, dataset_warnings, labelled
 
     data = _dataset(dataset)
@@ -323,7 +323,7 @@ def _labelled(dataset: Path, embed_settings, store: Path | None):
         raise _fail(str(exc), 2) from None
     from .console import console
 
-    for warning in dataset_warnings(result):
+    for warning in dataset_warnings(result) if warn else []:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     return data, result
 
@@ -449,7 +449,7 @@ def evaluate(
         except ModelError as exc:
             raise _fail(str(exc), 2) from None
         embed_settings = replace(embed_settings, backbone=trained.backbone)
-    _, labelled_data = _labelled(dataset, embed_settings, features)
+    _, labelled_data = _labelled(dataset, embed_settings, features, warn=trained is not None)
     try:
         report = (
             evaluate_model(trained, labelled_data) if trained else run_evaluation(labelled_data, settings)

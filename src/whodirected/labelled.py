@@ -151,13 +151,14 @@ def labelled(dataset: Dataset, features: Features) -> Labelled:
 
 
 def dataset_warnings(data: Labelled) -> list[str]:
-    """Directors whose checks cannot hold out a whole film, each with what is held out instead."""
-    warnings = []
-    for name, films in data.films_per_director.items():
-        if films < 2:
-            instead = "parts of its film" if data.unit_kinds[name] == "part" else "time blocks of its film"
-            warnings.append(
-                f"{name}: only {films} film; the model can learn it, but film-grouped accuracy is not "
-                f"measurable: checks hold out {instead} instead (optimistic)"
-            )
-    return warnings
+    """One line naming the directors whose checks cannot hold out a whole film, and what is held
+    out instead."""
+    single = [name for name, films in data.films_per_director.items() if films < 2]
+    if not single:
+        return []
+    kinds = sorted({"parts" if data.unit_kinds[name] == "part" else "time blocks" for name in single})
+    return [
+        f"{', '.join(single)}: only one film each; the model can learn "
+        f"{'it' if len(single) == 1 else 'them'}, but film-grouped accuracy is not measurable, so checks hold "
+        f"out {' or '.join(kinds)} of a film instead (optimistic)"
+    ]
