@@ -6,7 +6,7 @@ import statistics
 import time
 from pathlib import Path
 
-from whodirected.demo import make_library
+from whodirected.extract.demo import make_library
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -30,7 +30,7 @@ def real_clips() -> Path | None:
 def demo_frames(directors: int = 3, films: int = 3, seconds: float = 12.0, every: float = 0.5) -> Path:
     """The demo library extracted once (frames and manifest) into benchmarks/.cache."""
     from whodirected.config import ExtractConfig
-    from whodirected.extract import extract_library
+    from whodirected.extract.library import extract_library
 
     out = CACHE / f"frames-{directors}x{films}x{seconds:g}-every{every:g}"
     extract_library(demo_library(directors, films, seconds), out, ExtractConfig(every=every), jobs=2)
@@ -46,8 +46,8 @@ def demo_model():
     from dataclasses import replace
 
     from whodirected.config import EmbedConfig, TrainConfig
-    from whodirected.dataset import load_dataset
-    from whodirected.train import train
+    from whodirected.features.dataset import load_dataset
+    from whodirected.models.train import train
 
     dataset = load_dataset(demo_frames(6, 3, 16.0))
     known = ~dataset.frames.director.isin(UNSEEN)

@@ -14,10 +14,10 @@ import numpy as np
 from _common import demo_frames
 from PIL import Image
 
-from whodirected.backbones import create
-from whodirected.dataset import load_dataset
-from whodirected.embed import embed_dataset
-from whodirected.style import describe
+from whodirected.features.backbones import create
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import embed_dataset
+from whodirected.features.style import describe
 
 
 def main() -> None:

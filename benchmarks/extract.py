@@ -19,10 +19,10 @@ import av
 from _common import demo_library, real_clips
 
 from whodirected.config import ExtractConfig
-from whodirected.extract import extract_library
-from whodirected.sampling import uniform
-from whodirected.sources import discover
-from whodirected.video import Video, to_display_image
+from whodirected.extract.library import extract_library
+from whodirected.extract.sampling import uniform
+from whodirected.extract.sources import discover
+from whodirected.extract.video import Video, to_display_image
 
 
 def targets(library: Path, every: float) -> list[tuple[Path, list[float]]]:

@@ -23,8 +23,8 @@ import numpy as np
 from _common import CACHE, UNSEEN, demo_model, median_seconds
 from PIL import Image
 
-from whodirected.model import Model
-from whodirected.predict import UNKNOWN
+from whodirected.models.model import Model
+from whodirected.models.prediction import UNKNOWN
 
 
 def main() -> None:
@@ -45,7 +45,8 @@ def main() -> None:
     for i, p in enumerate(dataset.frames.path.iloc[:100]):
         (folder / f"{i:03d}.jpg").write_bytes(Path(p).read_bytes())
     from whodirected.config import PredictConfig
-    from whodirected.predict import Item, predict_items
+    from whodirected.predict.batch import predict_items
+    from whodirected.predict.inputs import Item
 
     start = time.perf_counter()
     results, _ = predict_items(model, [Item(folder, "folder")], PredictConfig())
@@ -57,7 +58,7 @@ def main() -> None:
     command = [
         sys.executable,
         "-m",
-        "whodirected.cli",
+        "whodirected",
         "predict",
         str(path),
         "--model",
@@ -78,7 +79,7 @@ def main() -> None:
     for director in UNSEEN:
         mine = (rows.director == director).to_numpy()
         print(f"  {director}: {unknown[mine].mean():.0%} of {mine.sum()}")
-    open_set = model.meta["open_set"]
+    open_set = model.open_set.to_dict()
     print(
         f"calibrated at training: {open_set['unknown_refused']:.0%} of held-out directors' frames refused, "
         f"{open_set['known_right_accepted']:.0%} of held-out films' frames accepted and right"

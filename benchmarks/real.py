@@ -6,7 +6,7 @@ Blender films), with the generated demo library beside it as a sanity check only
 
 Both libraries are extracted with the default settings (ExtractConfig()). Every row runs the
 whole training recipe — scaling, head and its tuning, the calibrated thresholds — on what is
-left after holding something out (whodirected.evaluate):
+left after holding something out (whodirected.models.evaluate):
 
 - (a) held-out units: one part or contiguous time block of every film (scene-held-out; whole
   films on the demo, where each director has three), predicted by the recipe trained on the
@@ -27,18 +27,18 @@ import warnings
 import numpy as np
 from _common import CACHE, demo_frames, real_clips
 
-from whodirected.backbones import create
-from whodirected.calibrate import unit_folds
-from whodirected.classifier import Scaler
 from whodirected.config import ExtractConfig, TrainConfig
-from whodirected.dataset import load_dataset
-from whodirected.embed import embed_dataset
-from whodirected.evaluate import held_out_check, unseen_director_check
-from whodirected.extract import extract_library
-from whodirected.images import open_image
-from whodirected.labelled import Labelled, labelled
-from whodirected.style import trim_bars
-from whodirected.vectors import block_unit
+from whodirected.extract.library import extract_library
+from whodirected.features.backbones import create
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import embed_dataset
+from whodirected.features.images import open_image
+from whodirected.features.style import trim_bars
+from whodirected.features.vectors import block_unit
+from whodirected.models.calibrate import unit_folds
+from whodirected.models.checks import held_out_check, unseen_director_check
+from whodirected.models.heads import Scaler
+from whodirected.models.labelled import Labelled, labelled
 
 LITE0 = "efficientnet-lite0"
 DEFAULT = ("efficientnet-lite0", "centroid", "shrunk")

@@ -15,9 +15,10 @@ import av
 from _common import demo_frames, demo_library, real_clips
 
 from whodirected.config import ExtractConfig
-from whodirected.dataset import load_dataset
-from whodirected.embed import embed_dataset
-from whodirected.extract import extract_library
+from whodirected.extract.library import extract_library
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import embed_dataset
+from whodirected.runners import make_runner
 
 BACKBONE = "efficientnet-lite0+style"
 SETTINGS = ExtractConfig(every=0.5)
@@ -36,7 +37,7 @@ def extract_once(library: Path, runner: str, jobs: int) -> tuple[float, int]:
     out = Path(tempfile.mkdtemp(prefix="scale-"))
     try:
         seconds, summary = timed(
-            lambda: extract_library(library, out / "f", SETTINGS, jobs=jobs, runner=runner)
+            lambda: extract_library(library, out / "f", SETTINGS, runner=make_runner(runner, jobs=jobs))
         )
         return seconds, summary.frames
     finally:
@@ -46,7 +47,9 @@ def extract_once(library: Path, runner: str, jobs: int) -> tuple[float, int]:
 def embed_once(dataset, runner: str) -> float:
     store = Path(tempfile.mkdtemp(prefix="scale-store-"))
     try:
-        seconds, _ = timed(lambda: embed_dataset(dataset, BACKBONE, store, batch_size=32, runner=runner))
+        seconds, _ = timed(
+            lambda: embed_dataset(dataset, BACKBONE, store, batch_size=32, runner=make_runner(runner))
+        )
         return seconds
     finally:
         shutil.rmtree(store)

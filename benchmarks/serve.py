@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 from _common import demo_model, median_seconds
 
-from whodirected.model import Model
+from whodirected.models.model import Model
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "whodirected.cli", "serve", "--model", str(model_dir), "--port", str(port)],
+        [sys.executable, "-m", "whodirected", "serve", "--model", str(model_dir), "--port", str(port)],
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

@@ -12,13 +12,14 @@ from dataclasses import replace
 
 from _common import demo_frames
 
-from whodirected.backbones import create
 from whodirected.config import TrainConfig
-from whodirected.dataset import load_dataset
-from whodirected.embed import embed_dataset
-from whodirected.evaluate import cross_validate, frame_metrics, grouped_folds
-from whodirected.images import open_image
-from whodirected.train import fit, labelled
+from whodirected.features.backbones import create
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import embed_dataset
+from whodirected.features.images import open_image
+from whodirected.models.evaluate import cross_validate, frame_metrics, grouped_folds
+from whodirected.models.labelled import labelled
+from whodirected.models.train import fit
 
 
 def grouped_scores(data, config: TrainConfig, folds) -> tuple[dict, float]:

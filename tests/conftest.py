@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from whodirected.demo import make_library
+from whodirected.extract.demo import make_library
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 REAL_CLIPS = SHARED / "data" / "real-clips"
@@ -75,7 +75,7 @@ def real_clips() -> Path:
 def demo_frames(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo library extracted (one frame every 0.5 s); read-only for tests."""
     from whodirected.config import ExtractConfig
-    from whodirected.extract import extract_library
+    from whodirected.extract.library import extract_library
 
     out = tmp_path_factory.mktemp("frames") / "frames"
     extract_library(demo_library, out, ExtractConfig(every=0.5), jobs=1)
@@ -86,8 +86,8 @@ def demo_frames(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def demo_model(demo_frames: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained on every demo frame (default backbone and head); read-only for tests."""
     from whodirected.config import EmbedConfig, TrainConfig
-    from whodirected.dataset import load_dataset
-    from whodirected.train import train
+    from whodirected.features.dataset import load_dataset
+    from whodirected.models.train import train
 
     store = tmp_path_factory.mktemp("store")
     model, _ = train(load_dataset(demo_frames), EmbedConfig(), TrainConfig(), store)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from whodirected.backbones import REGISTRY, BackboneError, create, parts
+from whodirected.features.backbones import REGISTRY, BackboneError, create, parts
 
 FRAME = Image.fromarray(np.random.default_rng(0).integers(0, 255, (216, 384, 3), dtype=np.uint8))
 

@@ -8,7 +8,7 @@ from whodirected import __version__
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whodirected.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "whodirected", *args], capture_output=True, text=True)
 
 
 def test_version_and_help() -> None:

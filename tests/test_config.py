@@ -35,7 +35,7 @@ def test_bad_config_files_say_what_is_wrong(tmp_path: Path, text: str, message: 
 
 
 def test_impossible_values_are_refused() -> None:
-    with pytest.raises(ValueError, match="skip-edges"):
+    with pytest.raises(ValueError, match="skip_edges"):
         ExtractConfig(skip_edges=0.7).validate()
     with pytest.raises(ValueError, match="every"):
         ExtractConfig(every=0).validate()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from whodirected.dataset import DatasetError, load_dataset
-from whodirected.images import ImageError, open_image
+from whodirected.features.dataset import DatasetError, load_dataset
+from whodirected.features.images import ImageError, open_image
 
 
 def save(path: Path, colour=(100, 50, 20), size=(64, 36), mode="RGB") -> Path:

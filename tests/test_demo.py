@@ -2,8 +2,8 @@ from pathlib import Path
 
 import numpy as np
 
-from whodirected.demo import STYLES, make_library
-from whodirected.video import Video
+from whodirected.extract.demo import STYLES, make_library
+from whodirected.extract.video import Video
 
 
 def test_demo_library_layout_names_and_determinism(tmp_path: Path) -> None:

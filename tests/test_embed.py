@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from whodirected.dataset import load_dataset
-from whodirected.embed import STORE_INDEX, embed_dataset
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import STORE_INDEX, embed_dataset
 
 
 def test_cache_hit_miss_partial_and_corrupt_shard(demo_frames: Path, tmp_path: Path) -> None:

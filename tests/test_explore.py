@@ -9,7 +9,7 @@ def test_explore_writes_a_self_contained_report(demo_frames: Path, tmp_path: Pat
         [
             sys.executable,
             "-m",
-            "whodirected.cli",
+            "whodirected",
             "explore",
             str(demo_frames),
             "-o",

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from whodirected.config import ExtractConfig
-from whodirected.demo import CREDITS_SECONDS
-from whodirected.extract import extract_library, frame_name
-from whodirected.manifest import COLUMNS, STATE_DIR, read_manifest
-from whodirected.sources import LibraryError
+from whodirected.extract.demo import CREDITS_SECONDS
+from whodirected.extract.library import extract_library, frame_name
+from whodirected.extract.manifest import COLUMNS, STATE_DIR, read_manifest
+from whodirected.extract.sources import LibraryError
 
 FAST = ExtractConfig(every=0.5)
 
@@ -117,7 +117,7 @@ def test_killed_run_leaves_whole_files_and_resumes(demo_library: Path, tmp_path:
         "-j",
         "1",
     ]
-    process = subprocess.Popen([sys.executable, "-m", "whodirected.cli", *args], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-m", "whodirected", *args], stderr=subprocess.DEVNULL)
     records = out / STATE_DIR / "films"
     deadline = time.monotonic() + 60
     while not list(records.glob("*.json")) and process.poll() is None and time.monotonic() < deadline:

@@ -2,8 +2,8 @@ import numpy as np
 from PIL import Image
 
 from whodirected.config import ExtractConfig
-from whodirected.demo import _card
-from whodirected.filters import DuplicateFilter, is_black, is_credits, rejection
+from whodirected.extract.demo import _card
+from whodirected.extract.filters import DuplicateFilter, is_black, is_credits, rejection
 
 CONFIG = ExtractConfig()
 

@@ -17,21 +17,21 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from whodirected.classifier import Head, Scaler
 from whodirected.config import EmbedConfig, ExtractConfig, PredictConfig, TrainConfig
-from whodirected.dataset import Dataset, load_dataset
-from whodirected.demo import make_library
-from whodirected.extract import extract_library
-from whodirected.images import trim_borders
-from whodirected.model import Model
-from whodirected.predict import UNKNOWN
-from whodirected.style import describe
+from whodirected.extract.demo import make_library
+from whodirected.extract.library import extract_library
+from whodirected.features.dataset import Dataset, load_dataset
+from whodirected.features.images import trim_borders
+from whodirected.features.style import describe
+from whodirected.models.heads import Head, Scaler
+from whodirected.models.model import Model
+from whodirected.models.prediction import UNKNOWN
 
 UNSEEN = "Andrei Tarkovsky"  # the demo's fourth director: never shown to the model
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whodirected.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "whodirected", *args], capture_output=True, text=True)
 
 
 def subset(dataset: Dataset, keep: np.ndarray) -> Dataset:
@@ -59,7 +59,7 @@ def held_out_films(dataset: Dataset) -> set[str]:
 
 @pytest.fixture(scope="module")
 def model_dir(frames: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from whodirected.train import train
+    from whodirected.models.train import train
 
     known = (frames.frames.director != UNSEEN) & ~frames.frames.film.isin(held_out_films(frames))
     # the generated directors differ by exactly the style descriptors, so this fixture model keeps
@@ -80,7 +80,9 @@ def test_held_out_films_are_recognised(model: Model, frames: Dataset) -> None:
     top = [p.ranking[0].director for p in predictions]
     assert np.mean(np.asarray(top) == rows.director.to_numpy()) > 0.7
     assert all(abs(sum(r.probability for r in p.ranking) - 1) < 1e-5 for p in predictions)
-    assert model.meta["open_set"]["unknown_refused"] is not None  # calibrated on held-out directors
+    assert (
+        model.open_set is not None and model.open_set.unknown_refused is not None
+    )  # calibrated on held-out directors
 
 
 def test_unseen_director_is_usually_unknown(model: Model, frames: Dataset) -> None:
@@ -263,7 +265,7 @@ def test_missing_corrupt_and_unavailable_models(model_dir: Path, frames: Dataset
     scaler = Scaler(np.zeros(2048, np.float32), np.ones(2048, np.float32))
     Model(["A", "B"], "resnet-50", [("resnet-50", 2048)], scaler, head).save(tmp_path / "hub")
     offline = subprocess.run(
-        [sys.executable, "-m", "whodirected.cli", "predict", image, "--model", str(tmp_path / "hub")],
+        [sys.executable, "-m", "whodirected", "predict", image, "--model", str(tmp_path / "hub")],
         capture_output=True,
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
@@ -289,8 +291,8 @@ def test_library_api_accepts_arrays_and_images(model: Model, frames: Dataset) ->
 # -- real footage -------------------------------------------------------------------------------
 def test_real_footage_film_identification(real_clips: Path, tmp_path: Path) -> None:
     """Trained on one part of each Blender film, it recognises the film of frames from another."""
-    from whodirected.predict import clip_frames
-    from whodirected.train import train
+    from whodirected.models.train import train
+    from whodirected.predict.inputs import clip_frames
 
     listing = tmp_path / "library.csv"
     parts = sorted(real_clips.glob("*/*/part-a.*"))

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from whodirected.config import ExtractConfig
-from whodirected.dataset import load_dataset
-from whodirected.embed import embed_dataset
-from whodirected.extract import extract_library
+from whodirected.extract.library import extract_library
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import embed_dataset
+from whodirected.runners.ray import RayRunner
 
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed (pip install 'whodirected[ray]')")
 SETTINGS = ExtractConfig(every=0.5)
@@ -35,7 +36,7 @@ def manifest(folder: Path) -> pd.DataFrame:
 def test_extract_and_embed_match_the_local_runner(demo_library: Path, demo_frames: Path, tmp_path: Path):
     local = manifest(demo_frames)  # the local runner's output (every 0.5 s)
     out = tmp_path / "ray"
-    summary = extract_library(demo_library, out, SETTINGS, runner="ray")
+    summary = extract_library(demo_library, out, SETTINGS, runner=RayRunner())
     assert summary.ok and summary.frames == len(local)
     pd.testing.assert_frame_equal(manifest(out), local)
     for rel in local.frame_path:
@@ -44,17 +45,17 @@ def test_extract_and_embed_match_the_local_runner(demo_library: Path, demo_frame
     dataset = load_dataset(out)
     here = embed_dataset(dataset, "efficientnet-lite0+style", tmp_path / "local-store", batch_size=8)
     there = embed_dataset(
-        dataset, "efficientnet-lite0+style", tmp_path / "ray-store", batch_size=8, runner="ray", ray_actors=2
+        dataset, "efficientnet-lite0+style", tmp_path / "ray-store", batch_size=8, runner=RayRunner(actors=2)
     )
     assert there.summary.computed == {"efficientnet-lite0": len(dataset), "style": len(dataset)}
     np.testing.assert_allclose(there.matrix, here.matrix, rtol=1e-4, atol=1e-4)
-    again = embed_dataset(dataset, "efficientnet-lite0+style", tmp_path / "ray-store", runner="ray")
+    again = embed_dataset(dataset, "efficientnet-lite0+style", tmp_path / "ray-store", runner=RayRunner())
     assert again.summary.computed == {"efficientnet-lite0": 0, "style": 0}  # resumes from the cache
 
 
 def test_corrupt_film_fails_alone(library_copy: Path, tmp_path: Path) -> None:
     (library_copy / "Wes Anderson" / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
-    summary = extract_library(library_copy, tmp_path / "out", SETTINGS, runner="ray")
+    summary = extract_library(library_copy, tmp_path / "out", SETTINGS, runner=RayRunner())
     assert len(summary.errors) == 1 and "broken.mp4" in summary.errors[0]
     assert summary.frames > 0 and sum(d.films for d in summary.directors.values()) == 4
 
@@ -92,7 +93,7 @@ def test_a_killed_worker_is_retried(encode_video, tmp_path: Path) -> None:
     assassin = threading.Thread(target=kill_when_seen, args=("ray::process_film", killed))
     assassin.start()
     summary = extract_library(
-        library, tmp_path / "out", ExtractConfig(every=0.25, drop_duplicates=False), runner="ray"
+        library, tmp_path / "out", ExtractConfig(every=0.25, drop_duplicates=False), runner=RayRunner()
     )
     assassin.join()
     assert killed, "no extraction worker was seen running"
@@ -110,14 +111,14 @@ def test_cli_runner_ray(demo_library: Path, demo_frames: Path, tmp_path: Path) -
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "whodirected.cli", "extract", str(demo_library), str(tmp_path / "out"),
+        [sys.executable, "-m", "whodirected", "extract", str(demo_library), str(tmp_path / "out"),
          "--every", "0.5", "--runner", "ray"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     pd.testing.assert_frame_equal(manifest(tmp_path / "out"), manifest(demo_frames))
     bad = subprocess.run(
-        [sys.executable, "-m", "whodirected.cli", "embed", str(demo_frames), "--runner", "spark"],
+        [sys.executable, "-m", "whodirected", "embed", str(demo_frames), "--runner", "spark"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown runner" in bad.stderr
@@ -127,10 +128,10 @@ def test_a_killed_embed_actor_is_restarted(demo_frames: Path, tmp_path: Path) ->
     dataset = load_dataset(demo_frames)
     local = embed_dataset(dataset, "efficientnet-lite0", tmp_path / "local")
     killed: list[int] = []
-    assassin = threading.Thread(target=kill_when_seen, args=("_EmbedActor", killed))
+    assassin = threading.Thread(target=kill_when_seen, args=("BatchActor", killed))
     assassin.start()
     there = embed_dataset(
-        dataset, "efficientnet-lite0", tmp_path / "ray", batch_size=4, runner="ray", ray_actors=1
+        dataset, "efficientnet-lite0", tmp_path / "ray", batch_size=4, runner=RayRunner(actors=1)
     )
     assassin.join()
     assert killed, "no embedding actor was seen running"

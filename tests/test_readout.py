@@ -3,8 +3,8 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
-from whodirected.readout import StyleProfiles, read_out, traits
-from whodirected.style import describe
+from whodirected.features.style import describe
+from whodirected.models.readout import StyleProfiles, read_out, traits
 
 
 def frame(colour: tuple[int, int, int], aspect: float, seed: int) -> Image.Image:

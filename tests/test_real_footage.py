@@ -14,16 +14,16 @@ import pytest
 from PIL import Image
 
 from whodirected.config import EmbedConfig, ExtractConfig, TrainConfig
-from whodirected.dataset import Dataset, load_dataset
-from whodirected.extract import extract_library
-from whodirected.model import Model
-from whodirected.predict import BLANK, TOO_SMALL, UNKNOWN
-from whodirected.style import describe
-from whodirected.train import train
+from whodirected.extract.library import extract_library
+from whodirected.features.dataset import Dataset, load_dataset
+from whodirected.features.style import describe
+from whodirected.models.model import Model
+from whodirected.models.prediction import BLANK, TOO_SMALL, UNKNOWN
+from whodirected.models.train import train
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whodirected.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "whodirected", *args], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +55,9 @@ def test_calibration_without_a_part_of_sintel_accepts_most_of_it(real_frames: Da
     held = part_of(real_frames, "Sintel", "part-a")
     rest = replace(real_frames, frames=real_frames.frames[~held].reset_index(drop=True))
     model, _ = train(rest, EmbedConfig(), TrainConfig(), store)
-    open_set = model.meta["open_set"]
-    assert open_set["note"] is None and "scene-held-out" in open_set["method"]
-    assert open_set["known_accepted"] >= TrainConfig().open_set_accept
+    open_set = model.open_set
+    assert open_set is not None and open_set.note is None and "scene-held-out" in open_set.method
+    assert open_set.known_accepted >= TrainConfig().open_set_accept
     predictions = model.predict_many(real_frames.frames.path[held].tolist())
     assert np.mean([p.verdict == "Colin Levy" for p in predictions]) > 0.5
     for p in predictions:  # one rule for the film line and the evidence
@@ -116,8 +116,8 @@ def test_degenerate_pictures_name_no_director(demo_model: Path, tmp_path: Path) 
 
 
 def test_transparency_is_never_a_letterbox(tmp_path: Path) -> None:
-    from whodirected.images import open_image
-    from whodirected.style import NAMES
+    from whodirected.features.images import open_image
+    from whodirected.features.style import NAMES
 
     picture = Image.new("RGBA", (640, 480), (0, 0, 0, 0))  # a 16:9 picture on a transparent 4:3 canvas
     picture.paste(Image.effect_noise((640, 360), 60).convert("RGBA"), (0, 60))

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 
 from whodirected.config import ExtractConfig
-from whodirected.sampling import choose, detect_shots, per_shot, spread, uniform
+from whodirected.extract.sampling import choose, detect_shots, per_shot, spread, uniform
 
 
 def times(targets):

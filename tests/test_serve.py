@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from whodirected.dataset import load_dataset
-from whodirected.model import Model
+from whodirected.features.dataset import load_dataset
+from whodirected.models.model import Model
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +35,7 @@ def server(demo_model: Path) -> Iterator[str]:
     """``whodirected serve`` in its own process on a free port, with a 1 MB upload cap."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "whodirected.cli", "serve", "--model", str(demo_model), "--port", str(port),
+        [sys.executable, "-m", "whodirected", "serve", "--model", str(demo_model), "--port", str(port),
          "--max-upload-mb", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from whodirected.style import NAMES, active_box, describe, dominant_colours
+from whodirected.features.style import NAMES, active_box, describe, dominant_colours
 
 
 def value(image: Image.Image, name: str) -> float:

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whodirected.classifier import HeadConfig, Scaler, fit_head
 from whodirected.config import EmbedConfig, TrainConfig, load_config, override
-from whodirected.dataset import load_dataset
-from whodirected.embed import EmbedSummary, Features
-from whodirected.evaluate import evaluate, grouped_folds
-from whodirected.model import FORMAT_VERSION, Model, ModelError
-from whodirected.train import Labelled, TrainError, labelled, train
+from whodirected.features.dataset import load_dataset
+from whodirected.features.embed import EmbedSummary, Features
+from whodirected.models.evaluate import evaluate, grouped_folds
+from whodirected.models.heads import HeadConfig, Scaler, fit_head
+from whodirected.models.model import FORMAT_VERSION, Model, ModelError
+from whodirected.models.train import Labelled, TrainError, labelled, train
 
 
 def synthetic(per_film_only: bool, directors=4, films=6, frames=12, dim=16, seed=0) -> Labelled:
@@ -107,7 +107,7 @@ def test_train_on_demo_frames_and_single_director(demo_frames: Path, tmp_path: P
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "whodirected.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "whodirected", *args], capture_output=True, text=True)
 
 
 def test_train_and_evaluate_commands(demo_frames: Path, tmp_path: Path) -> None:

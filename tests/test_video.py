@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from whodirected.video import Video, VideoError
+from whodirected.extract.video import Video, VideoError
 
 
 def counter_frame(i: int) -> np.ndarray:

@@ -27,7 +27,7 @@ SamplingMode = Literal["every", "per-film", "shots"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-HEADS = ("centroid", "logistic", "mlp", "sgd-linear")  # classifier heads (whodirected.classifier)
+HEADS = ("centroid", "logistic", "mlp", "sgd-linear")  # classifier heads (whodirected.models.heads)
 SCALINGS = ("shrunk", "standard", "none")  # feature scalings before the head
 RUNNERS = ("local", "ray")  # where extract and embed run: this machine, or a Ray cluster
 MAX_PIXELS = 60_000_000  # images larger than this are refused before decoding
@@ -66,17 +66,17 @@ class ExtractConfig:
     def validate(self) -> ExtractConfig:
         """Raise ``ValueError`` with a readable message for impossible settings."""
         if self.mode not in ("every", "per-film", "shots"):
-            raise ValueError(f"unknown sampling mode {self.mode!r}")
+            raise ValueError(f"mode: unknown sampling mode {self.mode!r}")
         if self.every <= 0:
-            raise ValueError("--every must be a positive number of seconds")
+            raise ValueError("every: must be a positive number of seconds")
         if self.per_film < 1 or self.frames_per_shot < 1 or self.min_frames < 0:
-            raise ValueError("frame counts must be at least 1")
+            raise ValueError("per_film, frames_per_shot: frame counts must be at least 1")
         if not 0 <= self.skip_edges < 0.5:
-            raise ValueError("--skip-edges must be a fraction in [0, 0.5)")
+            raise ValueError("skip_edges: must be a fraction in [0, 0.5)")
         if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError("--quality must be between 1 and 100")
+            raise ValueError("jpeg_quality: must be between 1 and 100")
         if self.max_side < 0:
-            raise ValueError("--max-side must be 0 (full size) or a positive pixel count")
+            raise ValueError("max_side: must be 0 (full size) or a positive pixel count")
         return self
 
 
@@ -113,12 +113,12 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise ``ValueError`` with a readable message for impossible settings."""
         if self.head not in HEADS:
-            raise ValueError(f"unknown head {self.head!r}; choose from {', '.join(HEADS)}")
+            raise ValueError(f"head: unknown head {self.head!r}; choose from {', '.join(HEADS)}")
         if self.scaling not in SCALINGS:
-            raise ValueError(f"unknown scaling {self.scaling!r}; choose from {', '.join(SCALINGS)}")
+            raise ValueError(f"scaling: unknown scaling {self.scaling!r}; choose from {', '.join(SCALINGS)}")
         if not 0.5 <= self.open_set_accept <= 1.0:
             raise ValueError(
-                "open_set_accept must be between 0.5 and 1: thresholds that refuse most known frames are useless"
+                "open_set_accept: must be between 0.5 and 1: thresholds that refuse most known frames are useless"
             )
         return self
 

@@ -1,0 +1,105 @@
+"""``whodirected extract``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from whodirected._cli.options import AddressOption, ConfigOption, RunnerOption, fail, runner, settings
+from whodirected.config import ExtractConfig as D
+
+
+def extract(
+    src: Annotated[
+        Path,
+        typer.Argument(
+            help="Library folder <Director>/<film> or <Director>/<Film>/<part>, or a CSV path,director[,film]."
+        ),
+    ],
+    dst: Annotated[Path, typer.Argument(help="Output folder for frames and manifest.csv.")],
+    every: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Uniform sampling: one frame every SECONDS (default {D.every}; at least {D.min_frames} a file)."
+        ),
+    ] = None,
+    per_film: Annotated[
+        int | None, typer.Option(help=f"N frames spread evenly over each film (default {D.per_film}).")
+    ] = None,
+    shots: Annotated[
+        bool, typer.Option("--shots", help="Frames per shot, shots found by PySceneDetect.")
+    ] = False,
+    frames_per_shot: Annotated[
+        int | None, typer.Option(help=f"Frames inside each shot with --shots (default {D.frames_per_shot}).")
+    ] = None,
+    skip_edges: Annotated[
+        float | None, typer.Option(help=f"Fraction skipped at each end of a film (default {D.skip_edges}).")
+    ] = None,
+    black: Annotated[
+        bool | None, typer.Option("--black/--keep-black", help="Drop black and near-uniform frames.")
+    ] = None,
+    credits: Annotated[
+        bool | None, typer.Option("--credits/--keep-credits", help="Drop credits (text on black).")
+    ] = None,
+    dedupe: Annotated[
+        bool | None,
+        typer.Option("--dedupe/--keep-duplicates", help="Drop near-duplicate frames within a film."),
+    ] = None,
+    duplicate_distance: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Perceptual-hash distance (bits) counted as duplicate (default {D.duplicate_distance})."
+        ),
+    ] = None,
+    max_side: Annotated[
+        int | None,
+        typer.Option(help=f"Downscale frames to this longest side, 0: full size (default {D.max_side})."),
+    ] = None,
+    quality: Annotated[
+        int | None, typer.Option(help=f"JPEG quality, 1-100 (default {D.jpeg_quality}).")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Parallel films (default: CPU count).")
+    ] = None,
+    runner_name: RunnerOption = "local",
+    address: AddressOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Save well-chosen frames of every film, with a manifest; reruns skip finished films."""
+    from whodirected._cli.console import FilmProgress, print_extract_summary
+    from whodirected.errors import WhodirectedError
+    from whodirected.extract.library import extract_library
+
+    if sum([every is not None, per_film is not None, shots]) > 1:
+        fail("choose one sampling mode: --every, --per-film or --shots", 2)
+    mode = (
+        "every" if every is not None else "per-film" if per_film is not None else "shots" if shots else None
+    )
+    chosen = settings(
+        config,
+        "extract",
+        mode=mode,
+        every=every,
+        per_film=per_film,
+        frames_per_shot=frames_per_shot,
+        skip_edges=skip_edges,
+        drop_black=black,
+        drop_credits=credits,
+        drop_duplicates=dedupe,
+        duplicate_distance=duplicate_distance,
+        max_side=max_side,
+        jpeg_quality=quality,
+    )
+    work = runner(runner_name, address, jobs)
+    try:
+        with FilmProgress() as progress:
+            summary = extract_library(
+                src, dst, chosen, jobs=jobs, on_start=progress.start, on_result=progress.advance, runner=work
+            )
+    except WhodirectedError as exc:
+        fail(str(exc), 2)
+    print_extract_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,260 @@
+"""Terminal output with Rich: progress bars and summary tables for the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+if TYPE_CHECKING:  # kept out of start-up: `whodirected predict` needs none of them
+    from whodirected.extract.library import ExtractSummary, FilmResult
+    from whodirected.features.embed import EmbedSummary
+    from whodirected.models.calibrate import OpenSet
+
+console = Console(stderr=True, soft_wrap=True)  # one line per message, also in logs
+
+
+class FilmProgress:
+    """A bar over films with a running frame count; failures print one line each above it."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]extract"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("films · {task.fields[frames]} frames"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self._task = self._progress.add_task("extract", total=None, frames=0)
+        self._frames = 0
+
+    def __enter__(self) -> FilmProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, films: int) -> None:
+        self._progress.update(self._task, total=films)
+
+    def advance(self, result: FilmResult) -> None:
+        if result.error:
+            self._progress.console.print(f"[red]failed:[/] {result.error}", highlight=False)
+        else:
+            self._frames += len(result.record.rows) if result.record else 0
+        self._progress.update(self._task, advance=1, frames=self._frames)
+
+
+def print_extract_summary(summary: ExtractSummary) -> None:
+    """Per-director table (films, frames, frames dropped by each filter, failures)."""
+    from whodirected.extract.filters import FILTERS
+
+    table = Table(
+        title="Extraction summary",
+        title_justify="left",
+        caption=f"{', '.join(FILTERS)}: frames dropped by each filter",
+        caption_justify="left",
+    )
+    table.add_column("director", no_wrap=True)
+    for name in ("films", "frames", *FILTERS, "failed"):
+        table.add_column(name, justify="right")
+    for director, row in summary.directors.items():
+        table.add_row(
+            director,
+            str(row.films),
+            str(row.frames),
+            *(str(row.skipped.get(f, 0)) for f in FILTERS),
+            f"[red]{row.failed}[/]" if row.failed else "0",
+        )
+    console.print(table)
+    for problem in summary.problems:
+        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+    reused = f" ({summary.reused} films up to date, not redone)" if summary.reused else ""
+    console.print(f"{summary.frames} frames → {summary.manifest}{reused}", highlight=False)
+    if summary.errors:
+        console.print(f"[red]{len(summary.errors)} film(s) failed:[/]", highlight=False)
+        for error in summary.errors:
+            console.print(f"  {error}", highlight=False)
+
+
+class EmbedProgress:
+    """One bar per backbone, with frames/s."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]embed[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> EmbedProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, backbone: str, done: int, total: int) -> None:
+        if backbone not in self._tasks:
+            self._tasks[backbone] = self._progress.add_task(backbone, total=total, rate="")
+        task = self._tasks[backbone]
+        elapsed = self._progress.tasks[task].elapsed or 0.0
+        self._progress.update(
+            task, completed=done, rate=f"{done / elapsed:.1f} frames/s" if elapsed > 0.5 else ""
+        )
+
+
+def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
+    for line in summary.corrupt + summary.skipped:
+        console.print(f"[yellow]skipped:[/] {line}", highlight=False)
+    for name, computed in summary.computed.items():
+        console.print(
+            f"{name}: {computed} computed, {summary.cached.get(name, 0)} from cache", highlight=False
+        )
+    rate = f" ({sum(summary.computed.values()) / summary.seconds:.1f} frames/s)" if summary.seconds else ""
+    console.print(
+        f"{summary.frames - len(summary.skipped)} of {summary.frames} frames embedded, {dim} features each, "
+        f"in {summary.seconds:.1f} s{rate}; {len(summary.skipped)} unreadable skipped",
+        highlight=False,
+    )
+
+
+def print_evaluation(report: dict, out) -> None:
+    """The evaluation's headline figures, the same as report.json."""
+    from whodirected.reports.evaluation import headline, open_set_lines
+
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    protocol, held = headline(report)
+    shuffled, gap = report.get("random_split"), report.get("leakage_gap")
+    table = Table(
+        title=f"Evaluation: {report['frames']} frames, {report['films']} films", title_justify="left"
+    )
+    table.add_column("metric")
+    table.add_column(protocol.split(" (")[0], justify="right")
+    if shuffled is not None:
+        table.add_column("random split", justify="right")
+        table.add_column("leakage gap", justify="right")
+    for name, g in held.items():
+        cells = [name, f"{g['mean']:.3f} ± {g['std']:.3f}" if report["folds"] > 1 else f"{g['mean']:.3f}"]
+        if shuffled is not None:
+            cells += [
+                f"{shuffled[name]['mean']:.3f}",
+                "not measurable" if gap is None else f"{gap[name]:+.3f}",
+            ]
+        table.add_row(*cells)
+    console.print(table)
+    if report.get("film_grouped") is None:
+        console.print("film-grouped director accuracy: [bold]not measurable[/]", highlight=False)
+    for line in open_set_lines(report):
+        console.print(line, highlight=False)
+    chance = report["chance"]
+    console.print(
+        f"chance: majority {chance['majority']:.3f}, uniform {chance['uniform']:.3f}; "
+        f"calibration error {report['calibration']['ece']:.3f} ({protocol.split(' (')[0]}); report → {out}/report.html",
+        highlight=False,
+    )
+
+
+def print_open_set(open_set: OpenSet | None) -> None:
+    """What the "unknown director" thresholds could be calibrated from, and what they give."""
+    if open_set is None:
+        return
+    if open_set.note:
+        console.print(f"[yellow]unknown director: not calibrated[/] — {open_set.note}", highlight=False)
+        return
+    console.print(
+        f"unknown director below probability {open_set.threshold:.2f} or familiarity {open_set.familiarity:.2f}, "
+        f"chosen to keep {open_set.target:.0%} of held-out frames of known directors accepted ({open_set.method}):",
+        highlight=False,
+    )
+    console.print(
+        f"  held-out frames of known directors: {open_set.known_accepted:.0%} accepted, "
+        f"{open_set.known_right_accepted:.0%} accepted and right ({open_set.known_frames} frames)",
+        highlight=False,
+    )
+    console.print(
+        f"  frames of directors left out of training: {open_set.unknown_refused:.0%} called unknown "
+        f"({open_set.unknown_frames} frames)",
+        highlight=False,
+    )
+
+
+def _timecode(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours:d}:{minutes:02d}:{rest:04.1f}"
+
+
+def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Console | None = None) -> None:
+    """A prediction as a person reads it: verdict, ranked directors with bars, evidence, style."""
+    out = out or Console(soft_wrap=True)
+    p = prediction
+    head = f"[bold]{p.source}[/]"
+    if p.frames:
+        head += f"  ({len(p.frames)} frames, {p.aggregate} of probabilities)"
+    if p.refusal is not None:
+        out.print(f"{head} → [bold yellow]{p.refusal}[/] — {p.reason}; no director named", highlight=False)
+        out.print()
+        return
+    if p.unknown:
+        why = (
+            f"below the {p.min_confidence:.0%} the model trusts"
+            if p.confidence < p.min_confidence
+            else f"but unlike every director's usual look (familiarity {p.familiarity:.2f} < {p.min_familiarity:.2f})"
+        )
+        verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.1%}, {why}"
+    else:
+        verdict = f"[bold green]{p.ranking[0].director}[/] ({p.confidence:.1%})"
+    out.print(f"{head} → {verdict}", highlight=False)
+    table = Table(show_header=True, box=None, padding=(0, 1))
+    for column in ("#", "director", "probability", ""):
+        table.add_column(column, justify="right" if column in ("#", "probability") else "left")
+    for rank, r in enumerate(p.ranking[:top_k], start=1):
+        table.add_row(str(rank), r.director, f"{r.probability:.1%}", "█" * max(1, round(r.probability * 30)))
+    out.print(table)
+    if p.film is not None:
+        where = (
+            "probably from this training film"
+            if p.film.known
+            else "not close enough to say it comes from a training film"
+        )
+        out.print(
+            f"  film: nearest frame from [italic]{p.film.film}[/] ({p.film.director}), {p.film.similarity:.2f} — {where}",
+            highlight=False,
+        )
+    for e in p.evidence:
+        part = f" · {e.part}" if e.part else ""
+        out.print(
+            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film}{part} · {_timecode(e.timestamp)}",
+            highlight=False,
+        )
+    if p.style is not None:
+        out.print(f"  style: {p.style.summary}", highlight=False)
+    if per_frame:
+        for frame in p.frames:
+            top = frame.ranking[0]
+            out.print(
+                f"    {Path(frame.source).name}: {frame.verdict} ({top.probability:.1%})", highlight=False
+            )
+    out.print()

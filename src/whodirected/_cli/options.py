@@ -1,0 +1,127 @@
+"""What every command shares: option definitions (their help reads the config dataclasses),
+reading settings, one-line errors with flag hints, and the dataset and feature helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from whodirected.config import HEADS, RUNNERS, EmbedConfig, TrainConfig
+
+# settings whose flag is not simply --name-with-dashes
+FLAG_OF = {"jpeg_quality": "--quality", "drop_duplicates": "--keep-duplicates", "ray_actors": "--actors"}
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML file of settings (flags override it).")
+]
+RunnerOption = Annotated[
+    str,
+    typer.Option(
+        "--runner", help=f"Where the work runs: {' or '.join(RUNNERS)} (ray: pip install 'whodirected[ray]')."
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="With --runner ray: auto (a running `ray start` cluster) or ray://host:port; default: start a local Ray.",
+    ),
+]
+DatasetArgument = Annotated[
+    Path, typer.Argument(help="A manifest.csv (or its folder), or <Director>/<Film>/*.jpg folders.")
+]
+FeaturesOption = Annotated[
+    Path | None,
+    typer.Option("--features", help="Feature store folder (default: DATASET/.whodirected/features)."),
+]
+BackboneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backbone",
+        "-b",
+        help=f"Backbone name, combined with + (default {EmbedConfig.backbone}); see `whodirected backbones`.",
+    ),
+]
+HeadOption = Annotated[
+    str | None,
+    typer.Option(
+        "--head", help=f"{', '.join(HEADS)} (default {TrainConfig.head}: the nearest director mean)."
+    ),
+]
+EpochsOption = Annotated[
+    int | None, typer.Option(help=f"sgd-linear: training epochs (default {TrainConfig.epochs}).")
+]
+LearningRateOption = Annotated[
+    float | None,
+    typer.Option("--lr", help=f"mlp/sgd-linear: learning rate (default {TrainConfig.learning_rate})."),
+]
+HiddenOption = Annotated[
+    int | None, typer.Option(help="sgd-linear: add a dense layer of this size (e.g. 128).")
+]
+SeedOption = Annotated[int | None, typer.Option(help=f"Random seed (default {TrainConfig.seed}).")]
+DeviceOption = Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")]
+ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `whodirected train`.")]
+
+
+def err(message: str) -> None:
+    """Print one readable error line to stderr."""
+    from whodirected._cli.console import console
+
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One error line, then exit with ``code`` (2: the command cannot run at all)."""
+    err(message)
+    raise typer.Exit(code)
+
+
+def hint(message: str) -> str:
+    """A library message naming a setting (``every: ...``), with the flag that sets it."""
+    name = message.split(":", 1)[0]
+    if name.isidentifier():
+        return f"{message} ({FLAG_OF.get(name, '--' + name.replace('_', '-'))})"
+    return message
+
+
+def settings(config: Path | None, section: str, **flags: Any) -> Any:
+    """The ``[section]`` settings: defaults, then the TOML file, then the flags; exit 2 if invalid."""
+    from whodirected.config import load_config, override
+
+    try:
+        chosen = override(getattr(load_config(config), section), **flags)
+        return chosen.validate() if hasattr(chosen, "validate") else chosen
+    except ValueError as exc:
+        fail(hint(str(exc)), 2)
+
+
+def warn(lines: list[str]) -> None:
+    from whodirected._cli.console import console
+
+    for line in lines:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)
+
+
+def load(path: Path):
+    """The dataset at ``path``, its warnings printed; exit 2 when it cannot be used."""
+    from whodirected.errors import DatasetError
+    from whodirected.features.dataset import load_dataset
+
+    try:
+        dataset = load_dataset(path)
+    except DatasetError as exc:
+        fail(str(exc), 2)
+    warn(dataset.warnings)
+    return dataset
+
+
+def runner(name: str, address: str | None, jobs: int | None = None, actors: int = 0):
+    from whodirected.errors import RunnerError
+    from whodirected.runners import make_runner
+
+    try:
+        return make_runner(name, address, jobs, actors)
+    except RunnerError as exc:
+        fail(str(exc), 2)

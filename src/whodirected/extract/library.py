@@ -1,0 +1,213 @@
+"""Frame extraction: a pure per-film function (:func:`process_film`) and a thin scheduler
+(:func:`extract_library`) that has a runner map it over a library and writes the manifest."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+from PIL import Image
+
+from whodirected import _atomic as atomic
+from whodirected.config import ExtractConfig
+from whodirected.extract import manifest, sampling
+from whodirected.extract.filters import FILTERS, DuplicateFilter, rejection
+from whodirected.extract.manifest import FilmRecord
+from whodirected.extract.sources import FilmSource, LibraryError, content_hash, discover
+from whodirected.extract.video import Video, VideoError
+from whodirected.runners import Runner
+from whodirected.runners.local import LocalRunner
+
+
+def frame_name(stem: str, seconds: float) -> str:
+    """``<stem>_<hh-mm-ss.mmm>.jpg``: sortable, and safe on every filesystem."""
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{stem}_{hours:02d}-{minutes:02d}-{rest // 1000:02d}.{rest % 1000:03d}.jpg"
+
+
+def film_folder(dst: Path, source: FilmSource) -> Path:
+    return dst / source.director / source.film
+
+
+def _save_jpeg(image: Image.Image, path: Path, config: ExtractConfig) -> Image.Image:
+    if config.max_side and max(image.size) > config.max_side:
+        image = image.copy()
+        image.thumbnail((config.max_side, config.max_side), Image.Resampling.LANCZOS)
+    with atomic.atomic_path(path) as tmp:
+        image.save(tmp, format="JPEG", quality=config.jpeg_quality)
+    return image
+
+
+def extract_film(
+    source: FilmSource, dst: Path, config: ExtractConfig, key: str, threads: int = 0
+) -> FilmRecord:
+    """Sample, filter and save the frames of one video file; return its manifest record.
+
+    Raises :class:`~whodirected.video.VideoError` for a file that cannot be decoded.
+    Frames are written atomically; frames of an earlier extraction that are no longer
+    chosen are removed only once this one has succeeded.
+    """
+    record = FilmRecord(key=key, director=source.director, film=source.film, source=str(source.path))
+    record.skipped = dict.fromkeys(FILTERS, 0)
+    folder = film_folder(dst, source)
+    for leftover in folder.glob(f".{source.stem}_*.tmp"):  # from a run killed mid-write
+        leftover.unlink(missing_ok=True)
+    settings = json.dumps(asdict(config), sort_keys=True)
+    with Video(source.path, seek_gap=config.seek_gap, threads=threads) as video:
+        duration = video.duration
+        if duration <= 0:
+            raise VideoError(f"{source.path}: unknown or zero duration")
+        targets = sampling.choose(source.path, duration, config)
+        shots = {t.time: t.shot for t in targets}
+        record.candidates = len(shots)
+        duplicates = DuplicateFilter(config.duplicate_distance)
+        for frame in video.sample(shots):
+            reason = rejection(frame.image, config, duplicates)
+            if reason:
+                record.skipped[reason] += 1
+                continue
+            path = folder / frame_name(source.stem, frame.target)
+            saved = _save_jpeg(frame.image, path, config)
+            record.rows.append(
+                {
+                    "director": source.director,
+                    "film": source.film,
+                    "frame_path": path.relative_to(dst).as_posix(),
+                    "timestamp": frame.target,
+                    "frame_time": round(frame.time, 6),
+                    "shot": shots[frame.target],
+                    "width": saved.width,
+                    "height": saved.height,
+                    "source": str(source.path),
+                    "source_hash": key.split("-")[0],
+                    "settings_hash": config.settings_hash(),
+                    "settings": settings,
+                }
+            )
+    kept = {Path(row["frame_path"]).name for row in record.rows}
+    for old in folder.glob(f"{source.stem}_*.jpg"):
+        if old.name not in kept:
+            old.unlink(missing_ok=True)
+    return record
+
+
+@dataclass
+class FilmResult:
+    """The outcome of one video file: its record, or the one-line reason it failed."""
+
+    source: FilmSource
+    record: FilmRecord | None = None
+    error: str | None = None
+    reused: bool = False  # up to date from an earlier run, nothing recomputed
+
+
+def process_film(source: FilmSource, dst: str | Path, config: ExtractConfig, threads: int = 0) -> FilmResult:
+    """Extract one film unless an earlier run already did with the same file and settings.
+
+    Never raises for a bad film: the error is returned, so one film fails alone.
+    ``threads`` is the decoder's thread count (0: one per core).
+    """
+    dst = Path(dst)
+    try:
+        key = f"{content_hash(source.path)}-{config.settings_hash()}"
+        previous = manifest.load_record(dst, source.path)
+        if previous is not None and previous.key == key:
+            return FilmResult(source, previous, reused=True)
+        record = extract_film(source, dst, config, key, threads)
+        manifest.save_record(dst, record)
+        return FilmResult(source, record)
+    except VideoError as exc:
+        return FilmResult(source, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one film must never stop the library
+        return FilmResult(source, error=f"{source.path}: {type(exc).__name__}: {exc}")
+
+
+@dataclass
+class DirectorSummary:
+    films: int = 0
+    frames: int = 0
+    failed: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class ExtractSummary:
+    """What :func:`extract_library` did, per director, with every problem as one line."""
+
+    manifest: Path
+    directors: dict[str, DirectorSummary]
+    errors: list[str]
+    problems: list[str]
+    reused: int = 0
+
+    @property
+    def frames(self) -> int:
+        return sum(d.frames for d in self.directors.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.problems
+
+
+def check_paths(src: Path, dst: Path) -> None:
+    """Refuse a missing source, and an output folder inside the library it reads."""
+    if not src.exists():
+        raise LibraryError(f"{src}: no such file or folder")
+    library_root = src.resolve() if src.is_dir() else src.resolve().parent
+    out = dst.resolve()
+    if src.is_dir() and (out == library_root or library_root in out.parents):
+        raise LibraryError(f"output folder {dst} is inside the library {src}; choose another")
+
+
+def extract_library(
+    src: str | Path,
+    dst: str | Path,
+    config: ExtractConfig | None = None,
+    jobs: int | None = None,
+    on_result: Callable[[FilmResult], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    runner: Runner | None = None,
+) -> ExtractSummary:
+    """Extract every film of the library at ``src`` into ``dst``; return the summary.
+
+    ``on_start(n_films)`` and ``on_result(result)`` let a caller show progress. ``runner``
+    maps :func:`process_film` over the films (default: this machine, ``jobs`` processes;
+    see :mod:`whodirected.runners`); this process writes the manifest.
+    """
+    runner = runner or LocalRunner(jobs)
+    src, dst = Path(src), Path(dst)
+    config = (config or ExtractConfig()).validate()
+    check_paths(src, dst)
+    library = discover(src)
+    if not library.films:
+        raise LibraryError(f"{src}: no video files found (expected <root>/<Director>/<film file>)")
+    dst.mkdir(parents=True, exist_ok=True)
+    if on_start:
+        on_start(len(library.films))
+    directors: dict[str, DirectorSummary] = {}
+    records: list[FilmRecord] = []
+    errors: list[str] = []
+    reused = 0
+    for result in runner.map(partial(process_film, dst=dst, config=config), library.films):
+        if not isinstance(result, FilmResult):  # the runner lost the film (a worker kept dying)
+            result = FilmResult(result.item, error=f"{result.item.path}: {result.error}")
+        summary = directors.setdefault(result.source.director, DirectorSummary())
+        if result.record is None:
+            summary.failed += 1
+            errors.append(result.error or f"{result.source.path}: failed")
+        else:
+            records.append(result.record)
+            summary.films += 1
+            summary.frames += len(result.record.rows)
+            summary.skipped.update(result.record.skipped)
+            reused += result.reused
+        if on_result:
+            on_result(result)
+    path = manifest.write_manifest(dst, records)
+    return ExtractSummary(path, dict(sorted(directors.items())), errors, library.problems, reused)

@@ -1,0 +1,76 @@
+"""Choosing which timestamps of a film to keep: uniform, spread over the film, or per shot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from whodirected.config import ExtractConfig
+
+
+@dataclass(frozen=True)
+class Target:
+    """A timestamp to extract, with the shot it lies in (-1 when shots were not detected)."""
+
+    time: float
+    shot: int = -1
+
+
+def _window(duration: float, skip_edges: float) -> tuple[float, float]:
+    """The part of the film kept after skipping ``skip_edges`` of it at each end."""
+    return duration * skip_edges, duration * (1.0 - skip_edges)
+
+
+def uniform(duration: float, every: float, skip_edges: float = 0.0) -> list[Target]:
+    """One timestamp every ``every`` seconds, starting at the kept window's start."""
+    start, end = _window(duration, skip_edges)
+    count = int((end - start) / every - 1e-9) + 1 if end > start else 0
+    return [Target(round(start + i * every, 6)) for i in range(count)]
+
+
+def spread(duration: float, n: int, skip_edges: float = 0.0) -> list[Target]:
+    """``n`` timestamps at the centres of ``n`` equal parts of the kept window."""
+    start, end = _window(duration, skip_edges)
+    step = (end - start) / n
+    return [Target(round(start + (i + 0.5) * step, 6)) for i in range(n)] if end > start else []
+
+
+def detect_shots(path: str | Path, threshold: float, min_shot_seconds: float) -> list[tuple[float, float]]:
+    """Shot boundaries ``(start, end)`` in seconds, found by PySceneDetect's ContentDetector."""
+    from scenedetect import ContentDetector, SceneManager, open_video
+
+    video = open_video(str(path), backend="pyav", suppress_output=True)
+    manager = SceneManager()
+    manager.auto_downscale = True
+    manager.add_detector(ContentDetector(threshold=threshold, min_scene_len=f"{min_shot_seconds}s"))
+    manager.detect_scenes(video=video)
+    scenes = manager.get_scene_list(start_in_scene=True)
+    return [(start.seconds, end.seconds) for start, end in scenes]
+
+
+def per_shot(
+    shots: list[tuple[float, float]], frames_per_shot: int, duration: float, skip_edges: float = 0.0
+) -> list[Target]:
+    """``frames_per_shot`` timestamps spread inside each shot that lies in the kept window."""
+    lo, hi = _window(duration, skip_edges)
+    targets = []
+    for index, (start, end) in enumerate(shots):
+        start, end = max(start, lo), min(end, hi)
+        if end <= start:
+            continue
+        step = (end - start) / frames_per_shot
+        targets += [Target(round(start + (i + 0.5) * step, 6), index) for i in range(frames_per_shot)]
+    return targets
+
+
+def choose(path: str | Path, duration: float, config: ExtractConfig) -> list[Target]:
+    """The timestamps the configured sampling mode picks for one film."""
+    if config.mode == "every":
+        targets = uniform(duration, config.every, config.skip_edges)
+        if len(targets) < config.min_frames:  # a short clip: enough frames to learn from
+            return spread(duration, config.min_frames, config.skip_edges)
+        return targets
+    if config.mode == "per-film":
+        return spread(duration, config.per_film, config.skip_edges)
+    shots = detect_shots(path, config.shot_threshold, config.min_shot_seconds) or [(0.0, duration)]
+    return per_shot(shots, config.frames_per_shot, duration, config.skip_edges)

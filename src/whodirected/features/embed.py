@@ -1,0 +1,223 @@
+"""Embedding frames: a pure per-batch function (:func:`embed_batch`), a feature cache
+(:class:`FeatureStore`), the per-batch worker a runner maps (:class:`EmbedWorker`) and a
+thin scheduler (:func:`embed_dataset`).
+
+The cache keys every frame by the hash of its file's bytes, per backbone and preprocessing
+version: a rerun computes nothing, new frames compute only themselves, and an interrupted
+run loses at most one batch. Each batch is one ``.npz`` shard (arrays ``keys`` and
+``features``), written atomically, readable with plain NumPy::
+
+    np.load("features/efficientnet-lite0-1a2b3c/shard-000001.npz")["features"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from whodirected import _atomic as atomic
+from whodirected.features.backbones import Extractor, create, parts
+from whodirected.features.dataset import Dataset
+from whodirected.features.images import DEFAULT_MAX_PIXELS, ImageError, open_image
+from whodirected.runners import Runner
+from whodirected.runners.local import LocalRunner
+
+STORE_INDEX = "frames.csv"
+
+
+def file_key(data: bytes) -> str:
+    """The cache key of an image file: a hash of its bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class FeatureStore:
+    """Features of one backbone version, in ``<root>/<backbone>-<version hash>/shard-*.npz``."""
+
+    def __init__(self, root: str | Path, extractor: Extractor) -> None:
+        digest = hashlib.blake2b(extractor.version.encode(), digest_size=4).hexdigest()
+        self.folder = Path(root) / f"{extractor.name}-{digest}"
+        self.dim = extractor.dim
+        self.corrupt: list[str] = []  # shards found unreadable and removed
+        self._features: dict[str, np.ndarray] = {}
+        self._next = 0
+        for shard in sorted(self.folder.glob("shard-*.npz")):
+            self._next = max(self._next, int(shard.stem.split("-")[1]) + 1)
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    keys, features = data["keys"], data["features"]
+                if features.shape != (len(keys), self.dim) or not np.isfinite(features).all():
+                    raise ValueError("wrong shape or non-finite values")
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+                self.corrupt.append(f"{shard}: unreadable feature shard, recomputing its frames ({exc})")
+                shard.unlink(missing_ok=True)
+                continue
+            self._features.update(zip(keys.tolist(), features, strict=True))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._features
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def get(self, keys: list[str]) -> np.ndarray:
+        if not keys:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self._features[k] for k in keys]).astype(np.float32)
+
+    def add(self, keys: list[str], features: np.ndarray) -> None:
+        """Save one batch as a new shard (atomically) and remember it."""
+        if not keys:
+            return
+        path = self.folder / f"shard-{self._next:06d}.npz"
+        self._next += 1
+        with atomic.atomic_path(path) as tmp, tmp.open("wb") as handle:
+            np.savez(handle, keys=np.asarray(keys, dtype=str), features=features.astype(np.float32))
+        self._features.update(zip(keys, features.astype(np.float32), strict=True))
+
+
+def embed_batch(extractor: Extractor, inputs: list[np.ndarray]) -> np.ndarray:
+    """The pure per-batch step: preprocessed inputs to an ``(n, dim)`` float32 array."""
+    return extractor.embed(inputs).astype(np.float32)
+
+
+@dataclass
+class EmbedSummary:
+    frames: int = 0
+    computed: dict[str, int] = field(default_factory=dict)  # per backbone
+    cached: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # one line per unreadable image
+    corrupt: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Features:
+    """Features aligned with ``dataset.frames[ok]``, and the block sizes of a combined backbone."""
+
+    matrix: np.ndarray
+    ok: np.ndarray  # boolean mask over the dataset's frames
+    blocks: list[tuple[str, int]]
+    summary: EmbedSummary
+
+
+def embed_dataset(
+    dataset: Dataset,
+    backbone: str,
+    store: str | Path,
+    batch_size: int = 32,
+    device: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    random_weights: bool = False,
+    runner: Runner | None = None,
+) -> Features:
+    """Embed every frame of ``dataset`` with ``backbone`` (``a+b`` combines), through the cache.
+
+    ``on_progress(backbone, done, total)`` reports frames computed. Unreadable images are
+    skipped, each with one line in the summary. ``runner`` computes the missing features, a
+    batch at a time through :class:`EmbedWorker` (default: this process, inputs read ahead in
+    threads; see :mod:`whodirected.runners`); this process writes the cache.
+    """
+    runner = runner or LocalRunner()
+    start = time.perf_counter()
+    names = parts(backbone)
+    summary = EmbedSummary(frames=len(dataset))
+    paths = dataset.frames.path.tolist()
+    keys: list[str | None] = []
+    for path in paths:
+        try:
+            keys.append(file_key(Path(path).read_bytes()))
+        except OSError as exc:
+            summary.skipped.append(f"{path}: cannot read ({exc.strerror or exc})")
+            keys.append(None)
+    bad: set[int] = {i for i, k in enumerate(keys) if k is None}
+    blocks, matrices = [], []
+    for name in names:
+        # the backbone's size and version; built where the work runs only when that is here
+        extractor = create(name, device=device if runner.in_process else "cpu", random_weights=random_weights)
+        cache = FeatureStore(store, extractor)
+        summary.corrupt += cache.corrupt
+        todo = [i for i, k in enumerate(keys) if k is not None and i not in bad and k not in cache]
+        todo = list({keys[i]: i for i in todo}.values())  # identical files computed once
+        summary.cached[name] = sum(1 for i, k in enumerate(keys) if k is not None and k in cache)
+        done = computed = 0
+        worker = partial(EmbedWorker, name, device, random_weights, max_pixels)
+        if runner.in_process:  # the backbone built above does the work: don't build a second one
+            worker = partial(EmbedWorker.around, extractor, max_pixels)
+        rows = [{"i": i, "path": paths[i]} for i in todo]
+        for batch in runner.map_batches(worker, rows, batch_size):
+            good = np.asarray(batch["error"]) == ""
+            batch_idx = [int(i) for i in np.asarray(batch["i"])[good]]
+            features = np.asarray(batch["features"])[good]
+            for i, message in zip(
+                np.asarray(batch["i"])[~good], np.asarray(batch["error"])[~good], strict=True
+            ):
+                bad.add(int(i))
+                summary.skipped.append(str(message))
+            errors = int((~good).sum())
+            if batch_idx:
+                cache.add([keys[i] for i in batch_idx], features)  # type: ignore[misc]
+                computed += len(batch_idx)
+            done += len(batch_idx) + errors
+            if on_progress:
+                on_progress(name, done, len(todo))
+        summary.computed[name] = computed
+        blocks.append((name, extractor.dim))
+        matrices.append(cache)
+    ok = np.array([i not in bad for i in range(len(paths))], dtype=bool)
+    good_keys = [k for k, flag in zip(keys, ok, strict=True) if flag]
+    matrix = np.concatenate([c.get(good_keys) for c in matrices], axis=1)  # type: ignore[arg-type]
+    _write_index(Path(store), dataset, keys, ok)
+    summary.seconds = time.perf_counter() - start
+    summary.skipped = sorted(set(summary.skipped))
+    return Features(matrix, ok, blocks, summary)
+
+
+class EmbedWorker:
+    """The per-batch step, built once per worker (the backbone loaded once): ``prepare`` reads and
+    preprocesses a batch's images (threads may run it ahead), ``run`` computes their features.
+    A batch is columns ``i`` (frame index) and ``path``; the result, ``i``, ``features`` and
+    ``error`` ("" for a frame that worked, else its one-line reason)."""
+
+    def __init__(self, name: str, device: str | None, random_weights: bool, max_pixels: int) -> None:
+        self.extractor = create(name, device=device, random_weights=random_weights)
+        self.max_pixels = max_pixels
+
+    @classmethod
+    def around(cls, extractor: Extractor, max_pixels: int) -> EmbedWorker:
+        """A worker on a backbone already built in this process."""
+        worker = cls.__new__(cls)
+        worker.extractor, worker.max_pixels = extractor, max_pixels
+        return worker
+
+    def prepare(self, batch: dict) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
+        inputs, errors = [], []
+        for path in batch["path"]:
+            try:
+                inputs.append(self.extractor.preprocess(open_image(str(path), self.max_pixels)))
+                errors.append("")
+            except ImageError as exc:
+                errors.append(str(exc))
+        return np.asarray(batch["i"]), inputs, errors
+
+    def run(self, prepared: tuple[np.ndarray, list[np.ndarray], list[str]]) -> dict[str, np.ndarray]:
+        index, inputs, errors = prepared
+        features = np.zeros((len(errors), self.extractor.dim), np.float32)
+        if inputs:
+            features[np.asarray(errors) == ""] = embed_batch(self.extractor, inputs)
+        return {"i": index, "features": features, "error": np.asarray(errors, dtype=object)}
+
+
+def _write_index(store: Path, dataset: Dataset, keys: list[str | None], ok: np.ndarray) -> None:
+    """``frames.csv`` beside the shards: each frame's path, director, film and cache key."""
+    frames = dataset.frames[["path", "director", "film"]].copy()
+    frames["key"] = keys
+    frames["ok"] = ok
+    atomic.write_text(store / STORE_INDEX, frames.to_csv(index=False))

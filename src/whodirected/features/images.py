@@ -1,0 +1,158 @@
+"""Reading images safely: size cap before decoding, EXIF rotation, every mode made RGB; and
+cleaning real screenshots (uniform borders of a player or a screen grab trimmed)."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from whodirected.config import MAX_PIXELS, PredictConfig
+from whodirected.errors import ImageError, ImageTooLarge
+
+DEFAULT_MAX_PIXELS = MAX_PIXELS
+BORDER_STD = 4.0  # a row or column this flat (0-255 levels) is a border, not picture
+BORDER_DARK = 20.0  # darker borders are letterbox bars: kept, the style block measures them
+
+
+def open_image(
+    source: str | Path | bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+    max_bytes: int | None = None,
+) -> Image.Image:
+    """Decode ``source`` (a path or the file's bytes) to an upright RGB picture.
+
+    The pixel count is checked from the header before any pixel is decoded. Transparent
+    areas are cut away (see :func:`to_rgb`); greyscale, palette, CMYK and 16-bit images are
+    converted.
+    """
+    label = name or (str(source) if not isinstance(source, bytes) else "upload")
+    try:
+        size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ImageError(f"{label}: empty file")
+    if max_bytes is not None and size > max_bytes:
+        raise ImageTooLarge(f"{label}: {size:,} bytes is over the {max_bytes:,}-byte limit, refused unread")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLarge(
+                    f"{label}: {width}x{height} is over the {max_pixels:,}-pixel limit, refused unread"
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(f"{label}: over the {max_pixels:,}-pixel limit, refused unread ({exc})") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{label}: not a readable image ({exc})") from None
+    return to_rgb(image)
+
+
+TRANSPARENT_FILL = (128, 128, 128)  # what shows through transparency: mid grey, never a black bar
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of any PIL mode. A transparent picture is cropped to its visible part, and what
+    stays transparent inside it shows mid grey: transparency is never a black letterbox bar
+    (a fully transparent picture becomes flat grey, which predict calls a blank frame)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        box = rgba.getchannel("A").getbbox()
+        if box:
+            rgba = rgba.crop(box)
+        background = Image.new("RGBA", rgba.size, (*TRANSPARENT_FILL, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode.startswith("I;16") or image.mode == "I":
+        return image.point(lambda v: v / 256).convert("L").convert("RGB")
+    return image.convert("RGB")
+
+
+def from_array(pixels: np.ndarray) -> Image.Image:
+    """An RGB picture from an ``HxW`` (grey), ``HxWx3`` (RGB) or ``HxWx4`` (RGBA) array."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (1, 3, 4)):
+        raise ImageError(f"array of shape {pixels.shape} is not an image (HxW, HxWx3 or HxWx4)")
+    if pixels.dtype != np.uint8:
+        top = 1.0 if pixels.dtype.kind == "f" and pixels.max(initial=0) <= 1.0 else 255.0
+        pixels = np.clip(pixels.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
+    return to_rgb(
+        Image.fromarray(pixels.squeeze(axis=2) if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels)
+    )
+
+
+def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 1024) -> Image.Image:
+    """Remove flat, non-black borders (a player's frame, a screen grab's margin) from each edge.
+
+    Black borders are letterbox or pillarbox bars, part of the film's look: they are kept.
+    Nothing is trimmed if less than ``min_keep`` of either side would remain. The borders are
+    found on a copy at most ``work_side`` pixels wide, so huge screenshots stay cheap.
+    """
+    small = image.convert("RGB")
+    edges = np.asarray(small)
+    outer = [edges[0], edges[-1], edges[:, 0], edges[:, -1]]
+    if not any(_flat_line(line) for line in outer):  # the usual case: no border at all
+        return image
+    if max(small.size) > work_side:
+        small = small.copy()
+        small.thumbnail((work_side, work_side), Image.Resampling.NEAREST)
+    rgb = np.asarray(small, dtype=np.float32)
+
+    def flat(lines: np.ndarray) -> np.ndarray:  # (n_lines, length, 3) -> True where a line is a border
+        return (lines.std(axis=1).max(axis=1) < BORDER_STD) & (lines.mean(axis=(1, 2)) > BORDER_DARK)
+
+    def span(border: np.ndarray) -> tuple[int, int]:
+        if border.all():
+            return 0, len(border)
+        return int(np.argmin(border)), len(border) - int(np.argmin(border[::-1]))
+
+    (top, bottom), (left, right) = span(flat(rgb)), span(flat(rgb.transpose(1, 0, 2)))
+    sx, sy = image.width / small.width, image.height / small.height
+    box = (
+        int(np.ceil(left * sx)),
+        int(np.ceil(top * sy)),
+        int(np.floor(right * sx)),
+        int(np.floor(bottom * sy)),
+    )
+    if box == (0, 0, image.width, image.height):
+        return image
+    if box[3] - box[1] < min_keep * image.height or box[2] - box[0] < min_keep * image.width:
+        return image
+    return image.crop(box)
+
+
+def _flat_line(line: np.ndarray) -> bool:
+    """True for one row or column of pixels ``(length, 3)`` that looks like a border."""
+    line = line.astype(np.float32)
+    return bool(line.std(axis=0).max() < BORDER_STD and line.mean() > BORDER_DARK)
+
+
+def load_picture(
+    image: Any,
+    trim: bool = True,
+    max_pixels: int = PredictConfig.max_pixels,
+    max_bytes: int = PredictConfig.max_bytes,
+) -> Image.Image:
+    """Any accepted input as an upright RGB picture, uniform borders trimmed (``ImageError``)."""
+    if isinstance(image, Image.Image):
+        picture = to_rgb(image)
+    elif isinstance(image, np.ndarray):
+        picture = from_array(image)
+    elif isinstance(image, (str, Path, bytes)):
+        picture = open_image(image, max_pixels, max_bytes=max_bytes)
+    else:
+        raise ImageError(f"cannot predict a {type(image).__name__}: give a path, bytes, PIL image or array")
+    return trim_borders(picture) if trim else picture

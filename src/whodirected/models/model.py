@@ -1,0 +1,201 @@
+"""A trained model on disk: arrays in ``model.npz`` and ``index.npz`` plus ``model.json`` —
+never a pickle.
+
+``model.json`` holds the format version, backbone id and preprocessing, class names, feature
+blocks, configuration, metrics, the "unknown director" thresholds, package versions and the
+training set's hash; ``model.npz`` the head, the feature scaler, each director's mean
+direction (for familiarity) and style profile; ``index.npz`` the evidence index (:mod:`whodirected.models.index`). Loading reads arrays
+with ``allow_pickle=False``, so a model from a stranger runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from whodirected._atomic import atomic_folder
+from whodirected.errors import ModelError
+from whodirected.features.backbones import REGISTRY, create, parts
+from whodirected.features.vectors import block_unit, familiarity
+from whodirected.models.calibrate import OpenSet
+from whodirected.models.heads import Head, Scaler
+from whodirected.models.index import FrameIndex
+from whodirected.models.prediction import predict_images
+from whodirected.models.readout import StyleProfiles
+
+FORMAT = "whodirected-model"
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (3,)  # 3: familiarity is the similarity to the nearest director's mean
+STRUCTURE = (
+    "format",
+    "format_version",
+    "classes",
+    "backbone",
+    "blocks",
+    "layers",
+    "head_unit_blocks",
+    "history",
+)
+
+
+@dataclass
+class Model:
+    """A classifier head on a backbone's features, with everything needed to use it."""
+
+    classes: list[str]
+    backbone: str
+    blocks: list[tuple[str, int]]
+    scaler: Scaler
+    head: Head
+    meta: dict = field(default_factory=dict)  # config, training set, versions, film-match threshold...
+    index: FrameIndex | None = None  # training frames shown as evidence
+    profiles: StyleProfiles | None = None  # each director's usual style
+    centroids: np.ndarray | None = None  # (directors, features): each one's mean direction (familiarity)
+    open_set: OpenSet | None = None  # the calibrated "unknown director" thresholds and what they give
+    device: str | None = None  # where the backbone runs (None: cuda when available)
+    path: Path | None = None  # the folder it was loaded from or saved to
+    _extractors: list = field(default_factory=list, repr=False)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Director probabilities, ``(n, len(classes))``, for raw (unscaled) features."""
+        return self.head.predict_proba(self.scaler.transform(np.atleast_2d(features)))
+
+    def unit_vectors(self, features: np.ndarray) -> np.ndarray:
+        """Raw features as the block-unit vectors that the index and the centroids use."""
+        return block_unit(self.scaler.transform(np.atleast_2d(features)), self.blocks)
+
+    def familiarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Similarity of each of :meth:`unit_vectors` to the nearest director's mean direction
+        (1 for a model without director means: nothing is unfamiliar)."""
+        if self.centroids is None:
+            return np.ones(len(vectors), np.float32)
+        return familiarity(vectors, self.centroids)
+
+    @property
+    def min_confidence(self) -> float:
+        """The calibrated top probability below which the verdict is "unknown director"."""
+        return self.open_set.threshold if self.open_set else 0.0
+
+    @property
+    def min_familiarity(self) -> float:
+        """The calibrated familiarity (similarity to the nearest director's mean) below which the
+        verdict is "unknown director"."""
+        return self.open_set.familiarity if self.open_set else -1.0
+
+    def extractors(self) -> list:
+        """The backbone blocks, built on first use and kept (raises ``BackboneError``)."""
+        if not self._extractors:
+            names = parts(self.backbone)
+            blocks = [(name, REGISTRY[name].dim) for name in names]
+            if blocks != [tuple(b) for b in self.blocks]:
+                raise ModelError(
+                    f"backbone {self.backbone} gives features {blocks}, the model expects {self.blocks}"
+                )
+            self._extractors = [create(name, self.device) for name in names]
+        return self._extractors
+
+    def predict(self, image, **options):
+        """Rank the directors of one image (a path, bytes, PIL image or array) as a
+        :class:`~whodirected.predict.Prediction`; ``options`` as for :meth:`predict_many`."""
+        return self.predict_many([image], **options)[0]
+
+    def predict_many(self, images: list, **options) -> list:
+        """Predictions for several images in one batched forward pass; ``options``: ``evidence``
+        (nearest frames), ``trim_borders``, ``min_confidence`` (default: the model's own)."""
+
+        return predict_images(self, images, **options)
+
+    # -- files -----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the model folder atomically (a temporary folder renamed into place)."""
+        arrays = {"scaler_mean": self.scaler.mean, "scaler_scale": self.scaler.scale}
+        if self.centroids is not None:
+            arrays["centroids"] = self.centroids
+        if self.profiles is not None:
+            arrays.update(self.profiles.arrays())
+        for i, (w, b) in enumerate(zip(self.head.weights, self.head.biases, strict=True)):
+            arrays[f"layer{i}_weight"], arrays[f"layer{i}_bias"] = w, b
+        info = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "classes": self.classes,
+            "backbone": self.backbone,
+            "blocks": [list(b) for b in self.blocks],
+            "layers": len(self.head.weights),
+            "head_unit_blocks": self.head.unit_blocks,
+            "history": self.head.history,
+            "open_set": self.open_set.to_dict() if self.open_set else None,
+            **self.meta,
+        }
+        with atomic_folder(path) as tmp:
+            if self.index is not None:
+                self.index.save(tmp)
+            with (tmp / "model.npz").open("wb") as handle:
+                np.savez(handle, **arrays)
+            (tmp / "model.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+        self.path = Path(path)
+        return self.path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        path = Path(path)
+        if not (path / "model.json").is_file():
+            raise ModelError(
+                f"{path}: not a whodirected model (no model.json); train one with `whodirected train`"
+            )
+        try:
+            info = json.loads((path / "model.json").read_text(encoding="utf-8"))
+            if info.get("format") != FORMAT:
+                raise ModelError(f"{path}: model.json is not a whodirected model")
+            version = info.get("format_version")
+            if version not in READABLE_VERSIONS:
+                newer = isinstance(version, int) and version > FORMAT_VERSION
+                raise ModelError(
+                    f"{path}: model format {version} is {'newer' if newer else 'older'} than this whodirected "
+                    f"reads ({FORMAT_VERSION}); {'upgrade whodirected' if newer else 'retrain the model'}"
+                )
+            with np.load(path / "model.npz", allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            layers = int(info["layers"])
+            head = Head(
+                [arrays[f"layer{i}_weight"] for i in range(layers)],
+                [arrays[f"layer{i}_bias"] for i in range(layers)],
+                info.get("history", {}),
+                [int(v) for v in info.get("head_unit_blocks", [])],
+            )
+            scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
+            profiles = StyleProfiles.from_arrays(arrays)
+            index = FrameIndex.load(path)
+            open_set = OpenSet(**info["open_set"]) if info.get("open_set") else None
+            if (
+                head.weights[-1].shape[1] != len(info["classes"])
+                or scaler.mean.shape[0] != head.weights[0].shape[0]
+                or scaler.mean.shape[0] != sum(int(size) for _, size in info["blocks"])
+                or arrays.get("centroids", scaler.mean[None]).shape[1:] != scaler.mean.shape
+            ):
+                raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
+            if index is not None and index.vectors.shape[1] != scaler.mean.shape[0]:
+                raise ModelError(f"{path}: index.npz does not match the model's features")
+        except ModelError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
+        meta = {k: v for k, v in info.items() if k not in STRUCTURE and k != "open_set"}
+        blocks = [(str(n), int(d)) for n, d in info["blocks"]]
+        return cls(
+            list(info["classes"]),
+            info["backbone"],
+            blocks,
+            scaler,
+            head,
+            meta,
+            index,
+            profiles,
+            arrays.get("centroids"),
+            open_set,
+            path=path,
+        )

@@ -1,0 +1,219 @@
+"""Prediction: screenshots, folders and clips to ranked directors with evidence.
+
+The library call is ``Model.load(path).predict(image)``; this module does the work behind it
+and gives the typed result (:class:`Prediction`) that the CLI and the web page both show:
+the ranked directors, the verdict (a name, or "unknown director" below the model's
+calibrated thresholds), the nearest training frames, the training film of the nearest one,
+and the style read-out. A picture that cannot be judged — too small, or blank — gets that as
+its verdict and no director at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image
+
+from whodirected.config import PredictConfig
+from whodirected.features import style
+from whodirected.features.backbones import block_columns
+from whodirected.features.images import load_picture
+from whodirected.models.index import FilmMatch
+from whodirected.models.readout import StyleReadout, read_out
+
+
+class Model(Protocol):
+    """What prediction needs of a model (:class:`whodirected.models.model.Model` has it all)."""
+
+    classes: list[str]
+    blocks: list[tuple[str, int]]
+    index: Any
+    profiles: Any
+    min_confidence: float
+    min_familiarity: float
+
+    def extractors(self) -> list: ...
+    def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
+    def unit_vectors(self, features: np.ndarray) -> np.ndarray: ...
+    def familiarity(self, vectors: np.ndarray) -> np.ndarray: ...
+
+
+UNKNOWN = "unknown director"
+TOO_SMALL = "too small to judge"
+BLANK = "blank frame"
+
+
+@dataclass
+class Ranked:
+    director: str
+    probability: float
+
+
+@dataclass
+class Evidence:
+    """A training frame near the screenshot in feature space."""
+
+    id: int  # position in the model's index (its thumbnail's id)
+    director: str
+    film: str
+    part: str  # the film's file the frame comes from ("" when the film is one file)
+    timestamp: float | None  # seconds into that file, when known
+    frame: str  # the training frame's file name
+    similarity: float  # cosine similarity, 1 identical
+
+
+@dataclass
+class Prediction:
+    """What the model says of one image, or of several frames taken together."""
+
+    source: str  # the file, "clip.mp4 @ 12.0 s", or "upload"
+    ranking: list[Ranked]  # every director, most likely first (empty when the picture was not judged)
+    min_confidence: float  # below it the verdict is "unknown director"
+    familiarity: float = 1.0  # similarity to the nearest director's mean direction
+    min_familiarity: float = -1.0  # below it the verdict is "unknown director" too
+    refusal: str | None = None  # why the picture was not judged (TOO_SMALL, BLANK), with its reason
+    reason: str = ""  # the refusal's reason in words
+    evidence: list[Evidence] = field(default_factory=list)
+    film: FilmMatch | None = None
+    style: StyleReadout | None = None
+    frames: list[Prediction] = field(default_factory=list)  # the frames behind an aggregate verdict
+    aggregate: str | None = None  # how ``frames`` were combined
+
+    @property
+    def confidence(self) -> float:
+        return self.ranking[0].probability if self.ranking else 0.0
+
+    @property
+    def unfamiliar(self) -> bool:
+        """Unlike every director's usual look: the familiarity threshold says "unknown"."""
+        return self.familiarity < self.min_familiarity
+
+    @property
+    def unknown(self) -> bool:
+        """No director is named: not judged, or below either threshold."""
+        return self.refusal is not None or self.confidence < self.min_confidence or self.unfamiliar
+
+    @property
+    def verdict(self) -> str:
+        if self.refusal is not None:
+            return self.refusal
+        return UNKNOWN if self.unknown else self.ranking[0].director
+
+    def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
+        """JSON-ready; the schema of ``predict --json``, ``--save`` and the web API."""
+        return {
+            "source": self.source,
+            "verdict": self.verdict,
+            "unknown": self.unknown,
+            "confidence": round(self.confidence, 6),
+            "min_confidence": round(self.min_confidence, 6),
+            "familiarity": round(self.familiarity, 6),
+            "min_familiarity": round(self.min_familiarity, 6),
+            "ranking": [
+                {"director": r.director, "probability": round(r.probability, 6)} for r in self.ranking[:top_k]
+            ],
+            "evidence": [asdict(e) for e in self.evidence],
+            "film": asdict(self.film) if self.film else None,
+            "style": asdict(self.style) if self.style else None,
+            "refusal": self.refusal,
+            "reason": self.reason,
+            "aggregate": self.aggregate,
+            "frames": [f.to_dict(top_k) for f in self.frames],
+        }
+
+
+# -- images to predictions ------------------------------------------------------------------------
+def judgeable(
+    picture: Image.Image, min_side: int = PredictConfig.min_side, min_detail: float = PredictConfig.min_detail
+) -> tuple[str, str] | None:
+    """``(refusal, reason)`` for a picture that cannot be judged, else ``None``."""
+    if min(picture.size) < min_side:
+        return TOO_SMALL, f"{picture.width}x{picture.height} pixels; under {min_side} on a side"
+    thumb = np.asarray(picture.convert("L").resize((64, 36), Image.Resampling.BILINEAR), dtype=np.float32)
+    if thumb.std() < min_detail:
+        return BLANK, f"near-uniform picture (brightness varies by {thumb.std():.1f} of 255 levels)"
+    return None
+
+
+def predict_images(
+    model: Model,
+    images: list[Any],
+    evidence: int = PredictConfig.evidence,
+    trim_borders: bool = PredictConfig.trim_borders,
+    min_confidence: float | None = None,
+    sources: list[str] | None = None,
+) -> list[Prediction]:
+    """One :class:`Prediction` per image, from one batched forward pass per backbone block."""
+    if not images:
+        return []
+    pictures = [load_picture(image, trim_borders) for image in images]
+    labels = sources or [_label(image) for image in images]
+    threshold = model.min_confidence if min_confidence is None else min_confidence
+    results = [Prediction(label, [], threshold, min_familiarity=model.min_familiarity) for label in labels]
+    judged = []
+    for n, picture in enumerate(pictures):
+        refused = judgeable(picture)
+        if refused:
+            results[n].refusal, results[n].reason = refused
+        else:
+            judged.append(n)
+    if not judged:
+        return results
+    judged_pictures = [pictures[n] for n in judged]
+    blocks = [e.embed([e.preprocess(p) for p in judged_pictures]) for e in model.extractors()]
+    features = np.concatenate(blocks, axis=1).astype(np.float32)
+    proba = model.predict_proba(features)
+    styles = _style_values(model, features, judged_pictures)
+    vectors = model.unit_vectors(features)
+    familiar = model.familiarity(vectors)
+    sims = ids = None
+    if model.index is not None and len(model.index):
+        sims, ids = model.index.search(vectors, max(evidence, 1))
+    for row, n in enumerate(judged):
+        p = proba[row]
+        order = np.argsort(-p, kind="stable")
+        prediction = results[n]
+        prediction.ranking = [Ranked(model.classes[i], float(p[i])) for i in order]
+        prediction.familiarity = float(familiar[row])
+        if sims is not None and ids is not None:
+            prediction.evidence = _evidence(model, sims[row], ids[row], evidence)
+            film = model.index.film_match(sims[row][0], ids[row][0], model.classes)  # type: ignore[union-attr]
+            film.known = film.known and not prediction.unfamiliar  # "trained on" and "unlike all": never both
+            prediction.film = film
+        if model.profiles is not None:
+            prediction.style = read_out(styles[row], model.profiles, int(order[0]), model.classes[order[0]])
+    return results
+
+
+def _label(image: Any) -> str:
+    return str(image) if isinstance(image, (str, Path)) else "upload" if isinstance(image, bytes) else "image"
+
+
+def _style_values(model: Model, features: np.ndarray, pictures: list[Image.Image]) -> np.ndarray:
+    """The style descriptors: the model's own style block when it has one, else computed."""
+    columns = block_columns(model.blocks, "style")
+    return features[:, columns] if columns else np.stack([style.describe(p) for p in pictures])
+
+
+def _evidence(model: Model, sims: np.ndarray, ids: np.ndarray, n: int) -> list[Evidence]:
+    index = model.index
+    assert index is not None
+    found = []
+    for sim, i in zip(sims[:n], ids[:n], strict=True):
+        timestamp = float(index.timestamp[i])
+        found.append(
+            Evidence(
+                int(i),
+                model.classes[int(index.director[i])],
+                str(index.film[i]),
+                str(index.part[i]),
+                None if math.isnan(timestamp) else round(timestamp, 3),
+                str(index.name[i]),
+                round(float(sim), 4),
+            )
+        )
+    return found

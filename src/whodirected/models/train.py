@@ -1,0 +1,176 @@
+"""Training: features from the embed cache, a head fitted on them, a safe model file."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from whodirected import __version__
+from whodirected.config import EmbedConfig, TrainConfig
+from whodirected.features.backbones import block_columns, parts
+from whodirected.features.dataset import Dataset
+from whodirected.features.embed import Features, embed_dataset
+from whodirected.features.vectors import block_unit, centroids
+from whodirected.models.calibrate import calibrate
+from whodirected.models.heads import HeadConfig, Scaler, fit_head
+from whodirected.models.index import build_index
+from whodirected.models.labelled import Labelled, TrainError, dataset_warnings, frame_parts, labelled
+from whodirected.models.model import Model
+from whodirected.models.readout import StyleProfiles
+
+__all__ = ["Labelled", "TrainError", "dataset_warnings", "labelled", "train", "build_model", "fit"]
+
+
+def head_config(config: TrainConfig, chosen: dict | None = None) -> HeadConfig:
+    """The head's settings; ``chosen`` (a fitted head's history) fixes what was tuned, so refits
+    in the held-out checks skip the search."""
+    fixed = {}
+    if chosen and "chosen_C" in chosen:
+        fixed["c_grid"] = (chosen["chosen_C"][0],)
+    if chosen and "chosen_temperature" in chosen:
+        fixed["temperatures"] = (chosen["chosen_temperature"][0],)
+    return HeadConfig(
+        **fixed,
+        head=config.head,
+        hidden=config.hidden,
+        learning_rate=config.learning_rate,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+
+
+def fit(
+    data: Labelled, config: TrainConfig, index: np.ndarray | None = None, head: HeadConfig | None = None
+) -> tuple[Scaler, object]:
+    """Fit scaler and head on the frames at ``index`` (all when ``None``); settings are tuned
+    on the held-out units (:mod:`whodirected.models.labelled`) unless ``head`` fixes them."""
+    index = np.arange(len(data.y)) if index is None else index
+    scaler = Scaler.fit(data.x[index], data.features.blocks, config.scaling)
+    fitted = fit_head(
+        scaler.transform(data.x[index]),
+        data.y[index],
+        data.units[index],
+        len(data.classes),
+        head or head_config(config),
+        data.features.blocks,
+    )
+    return scaler, fitted
+
+
+def versions() -> dict[str, str]:
+    found = {"whodirected": __version__}
+    for package in ("numpy", "scikit-learn", "torch"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[package] = importlib.metadata.version(package)
+    return found
+
+
+def train_meta(dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig) -> dict:
+    """What a model records of its making: settings, training set, package versions."""
+    names = sorted(Path(p).name for p in dataset.frames.path[data.features.ok])
+    return {
+        "config": {"embed": asdict(embed), "train": asdict(config)},
+        "training_set": {
+            "frames": int(len(data.y)),
+            "films": int(len(np.unique(data.groups))),
+            "held_out_units": data.protocol,
+            "hash": hashlib.blake2b("\n".join(names).encode(), digest_size=12).hexdigest(),
+            "frames_per_director": {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)},
+        },
+        "versions": versions(),
+    }
+
+
+def style_values(data: Labelled, style: Features | None) -> np.ndarray:
+    """The style descriptors of every training frame: the model's own style block, or ``style``
+    (the same dataset embedded with the ``style`` backbone alone)."""
+    columns = block_columns(data.features.blocks, "style")
+    if columns:
+        return data.x[:, columns]
+    if style is None:
+        raise ValueError("the model has no style block: pass the dataset's style features")
+    row = np.cumsum(style.ok) - 1  # dataset frame -> row of style.matrix
+    wanted = np.flatnonzero(data.features.ok)
+    values = style.matrix[row[wanted]].copy()
+    values[~style.ok[wanted]] = np.nan
+    return values
+
+
+def build_model(
+    dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig, style: Features | None = None
+) -> Model:
+    """Fit the head on every frame of ``data`` and wrap it, with its evidence index, style
+    profiles, "unknown director" thresholds and metadata, as a model."""
+    scaler, head = fit(data, config)
+    meta = train_meta(dataset, data, embed, config)
+    frames = dataset.frames[data.features.ok]
+    timestamps = frames["timestamp"] if "timestamp" in frames else np.full(len(frames), np.nan)
+    scaled = scaler.transform(data.x)
+    index = build_index(
+        block_unit(scaled, data.features.blocks),
+        data.y,
+        frames.film.astype(str).to_numpy(),
+        frame_parts(dataset)[data.features.ok],
+        np.asarray(timestamps, dtype=np.float64),
+        frames.path.tolist(),
+        config.index_frames,
+        config.thumbnail_side,
+        config.film_match_false_rate,
+    )
+    meta["film_match_threshold"] = index.film_threshold
+    open_set = calibrate(data, config, head_config(config, head.history)) if config.calibrate else None
+    profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
+    means = centroids(scaled, data.y, len(data.classes), data.features.blocks)
+    return Model(
+        data.classes,
+        embed.backbone,
+        data.features.blocks,
+        scaler,
+        head,
+        meta,
+        index,
+        profiles,
+        means,
+        open_set,
+    )
+
+
+def embed_for_training(
+    dataset: Dataset, embed: EmbedConfig, store: str | Path, on_progress=None
+) -> tuple[Features, Features | None]:
+    """The dataset's features, and its style block apart when the backbone has none."""
+    features = embed_dataset(
+        dataset,
+        embed.backbone,
+        store,
+        embed.batch_size,
+        embed.device,
+        embed.max_pixels,
+        on_progress=on_progress,
+    )
+    style = None
+    if "style" not in parts(embed.backbone):
+        style = embed_dataset(
+            dataset, "style", store, embed.batch_size, "cpu", embed.max_pixels, on_progress=on_progress
+        )
+    return features, style
+
+
+def train(
+    dataset: Dataset,
+    embed: EmbedConfig,
+    config: TrainConfig,
+    store: str | Path | None = None,
+    on_progress=None,
+) -> tuple[Model, Labelled]:
+    """Embed what is missing (into ``store``, default the dataset's own), fit the head on every
+    frame, calibrate; return the model and its data."""
+    features, style = embed_for_training(dataset, embed, store or dataset.store, on_progress)
+    data = labelled(dataset, features)
+    return build_model(dataset, data, embed, config, style), data

@@ -1,0 +1,142 @@
+"""The evaluation report as files: ``report.json``, ``report.html`` and its figures, and the same
+figures in words for the terminal."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from whodirected import _atomic as atomic
+
+
+def headline(report: dict) -> tuple[str, dict]:
+    """The report's measured protocol and its metrics (film-grouped, or else scene-held-out)."""
+    if report.get("film_grouped") is not None:
+        return report["protocol"], report["film_grouped"]
+    return report["protocol"], report["scene_held_out"]
+
+
+def open_set_lines(report: dict) -> list[str]:
+    """The open-set checks in words, or why they could not run."""
+    checks = report.get("open_set")
+    if not checks:
+        return []
+    lines = []
+    held = checks.get("held_out")
+    if held:
+        lines.append(
+            f"held-out frames of known directors ({held['protocol']}): top-1 {held['top1']:.2f}, "
+            f"accepted {held['accepted']:.2f}, accepted and right {held['accepted_and_right']:.2f} "
+            f"({held['frames']} frames)"
+        )
+    else:
+        lines.append("held-out frames of known directors: not measurable (nothing can be held out)")
+    unseen = checks.get("unseen_directors")
+    if unseen:
+        known = unseen["known_accepted"]
+        lines.append(
+            f"directors left out of training: {unseen['refused']:.2f} of their frames called unknown "
+            f"({unseen['unseen_frames']} frames); held-out frames of the others accepted: "
+            + (f"{known:.2f} ({unseen['known_frames']} frames)" if known is not None else "not measurable")
+        )
+    else:
+        lines.append("directors left out of training: not measurable (needs three directors or more)")
+    return lines
+
+
+def _plots(report: dict, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    protocol, _ = headline(report)
+    cm = np.asarray(report["confusion"])
+    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(cm), 1 + 0.6 * len(cm)))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(cm)), report["classes"], rotation=45, ha="right")
+    ax.set_yticks(range(len(cm)), report["classes"])
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"Confusion ({protocol.split(' (')[0]} folds)")
+    names.append("confusion.png")
+    fig.savefig(out / names[-1], dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+    bins = report["calibration"]["bins"]
+    if len(bins) >= 2:  # one bin is a dot, not a diagram
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        ax.plot([0, 1], [0, 1], "--", color="grey")
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-")
+        ax.set_xlabel("confidence")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"Reliability (ECE {report['calibration']['ece']:.3f})")
+        names.append("reliability.png")
+        fig.savefig(out / names[-1], dpi=110, bbox_inches="tight")
+        plt.close(fig)
+
+    if len(report["learning_curve"]) >= 2:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        curve = report["learning_curve"]
+        ax.plot([p["frames_per_film"] for p in curve], [p["balanced_accuracy"] for p in curve], "o-")
+        ax.axhline(report["chance"]["uniform"], ls="--", color="grey", label="chance")
+        ax.set_xscale("log")
+        ax.set_xlabel("training frames per film")
+        ax.set_ylabel("balanced accuracy")
+        ax.legend()
+        names.append("learning_curve.png")
+        fig.savefig(out / names[-1], dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    return names
+
+
+def _cell(value: float | None) -> str:
+    return "not measurable" if value is None else f"{value:.3f}"
+
+
+def write_report(report: dict, out: str | Path) -> Path:
+    """``report.json``, ``report.html`` and the plots as PNG in folder ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False))
+    for old in ("confusion.png", "reliability.png", "learning_curve.png"):  # a rerun draws anew
+        (out / old).unlink(missing_ok=True)
+    images = _plots(report, out)
+    protocol, held = headline(report)
+    shuffled, gap = report.get("random_split"), report.get("leakage_gap")
+    head_cells = f"<th>{html.escape(protocol)} (mean ± sd)</th>"
+    if shuffled is not None:
+        head_cells += "<th>random frame split</th><th>leakage gap</th>"
+    rows = ""
+    for n, g in held.items():
+        rows += f"<tr><td>{n}</td><td>{g['mean']:.3f} ± {g['std']:.3f}</td>"
+        if shuffled is not None:
+            rows += f"<td>{shuffled[n]['mean']:.3f}</td><td>{'not measurable' if gap is None else f'{gap[n]:+.3f}'}</td>"
+        rows += "</tr>"
+    directors = "".join(
+        f"<tr><td>{html.escape(d['director'])}</td><td>{d['precision']:.2f}</td><td>{d['recall']:.2f}</td>"
+        f"<td>{d['f1']:.2f}</td><td>{d['frames']}</td><td>{d['films']}</td></tr>"
+        for d in report["per_director"]
+    )
+    warnings_html = "".join(f'<p class="warn">⚠ {html.escape(w)}</p>' for w in report.get("warnings", []))
+    open_set = "".join(f"<li>{html.escape(line)}</li>" for line in open_set_lines(report))
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>whodirected evaluation</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem}}
+td,th{{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}}img{{max-width:100%}}
+.warn{{background:#fff4d6;border:1px solid #e0b000;border-radius:6px;padding:.6rem .8rem}}</style></head><body>
+<h1>Evaluation</h1>{warnings_html}<p>{report["frames"]} frames, {report["films"]} films, {len(report["classes"])} directors,
+{report["folds"]} folds ({html.escape(protocol)}), head <b>{html.escape(report["head"])}</b>. Chance: majority class
+{report["chance"]["majority"]:.3f}, uniform {report["chance"]["uniform"]:.3f}.</p>
+<table><tr><th>metric</th>{head_cells}</tr>{rows}</table>
+{f"<h2>Unknown directors</h2><ul>{open_set}</ul>" if open_set else ""}
+<h2>Per director</h2><table><tr><th>director</th><th>precision</th><th>recall</th><th>F1</th><th>frames</th><th>films</th></tr>{directors}</table>
+{"".join(f'<img src="{name}" alt="{name}">' for name in images)}
+</body></html>"""
+    atomic.write_text(out / "report.html", page)
+    return out
