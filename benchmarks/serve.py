@@ -1,6 +1,7 @@
 """Web API throughput: requests per second and p50/p95 latency of ``POST /api/predict`` at 1, 4
-and 16 concurrent clients, against a real ``whodirected serve`` process, beside the warm
-``Model.predict`` time measured in the same run.
+and 16 concurrent clients, against a real ``whodirected serve`` process, beside the rate of
+back-to-back warm ``Model.predict`` calls measured in the same run. The load generator is this
+process (threads); the CPU it used is printed with each line.
 
     python benchmarks/serve.py [--requests 48]
 """
@@ -8,6 +9,7 @@ and 16 concurrent clients, against a real ``whodirected serve`` process, beside 
 from __future__ import annotations
 
 import argparse
+import resource
 import socket
 import subprocess
 import sys
@@ -17,14 +19,18 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from _common import demo_model, median_seconds
+from _common import CACHE, demo_model, median_seconds
 
+from whodirected.config import ServeConfig
 from whodirected.models.model import Model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=48, help="requests per concurrency level")
+    parser.add_argument(
+        "--max-batch", type=int, default=None, help="[serve] max_batch (default: the config's)"
+    )
     args = parser.parse_args()
     model_dir, dataset, _ = demo_model()
     images = [Path(p).read_bytes() for p in dataset.frames.path.iloc[:: max(1, len(dataset) // 32)]]
@@ -32,15 +38,18 @@ def main() -> None:
     model = Model.load(model_dir)
     path = dataset.frames.path.iloc[0]
     warm = median_seconds(lambda: model.predict(path), 20)
-    print(f"warm Model.predict in this process: {warm * 1000:.1f} ms")
+    print(f"warm Model.predict in this process: {warm * 1000:.1f} ms, {1 / warm:.1f} back-to-back calls/s")
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "whodirected", "serve", "--model", str(model_dir), "--port", str(port)],
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "whodirected", "serve", "--model", str(model_dir), "--port", str(port)]
+    if args.max_batch is not None:
+        config = CACHE / "serve-bench.toml"
+        config.write_text(f"[serve]\nmax_batch = {args.max_batch}\n")
+        command += ["--config", str(config)]
+    print(f"server: max_batch {args.max_batch or ServeConfig.max_batch}")
+    server = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -59,14 +68,20 @@ def main() -> None:
             return time.perf_counter() - start
 
         one(0)  # warm-up
-        print(f"{'clients':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}")
+        print(
+            f"{'clients':>8} {'req/s':>8} {'of warm':>8} {'p50 ms':>8} {'p95 ms':>8} {'load-generator cores':>21}"
+        )
         for clients in (1, 4, 16):
             with ThreadPoolExecutor(max_workers=clients) as pool:
+                cpu = resource.getrusage(resource.RUSAGE_SELF)
                 start = time.perf_counter()
                 latencies = list(pool.map(one, range(args.requests)))
                 wall = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_SELF)
+            used = (after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime) / wall
             p50, p95 = np.percentile(latencies, [50, 95]) * 1000
-            print(f"{clients:>8} {args.requests / wall:>8.1f} {p50:>8.1f} {p95:>8.1f}")
+            rate = args.requests / wall
+            print(f"{clients:>8} {rate:>8.1f} {rate * warm:>8.0%} {p50:>8.1f} {p95:>8.1f} {used:>21.2f}")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -30,13 +30,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+BODY_TIMEOUT = 2.0
+
+
 @pytest.fixture(scope="module")
-def server(demo_model: Path) -> Iterator[str]:
-    """``whodirected serve`` in its own process on a free port, with a 1 MB upload cap."""
+def server_process(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """``whodirected serve --docs`` in its own process on a free port, with a 1 MB upload cap and
+    a 2-second body timeout; yields its URL and PID."""
     port = free_port()
+    config = tmp_path_factory.mktemp("serve") / "serve.toml"
+    config.write_text(f"[serve]\nbody_timeout = {BODY_TIMEOUT}\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "whodirected", "serve", "--model", str(demo_model), "--port", str(port),
-         "--max-upload-mb", "1"],
+         "--max-upload-mb", "1", "--docs", "--config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -52,10 +58,15 @@ def server(demo_model: Path) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             pytest.fail("server did not start within 60 s")
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(server_process: tuple[str, int]) -> str:
+    return server_process[0]
 
 
 def png(image: Image.Image) -> bytes:
@@ -84,6 +95,8 @@ def test_good_image_gives_the_predict_json(server: str, demo_frames: Path, demo_
     assert httpx.get(f"{server}/api/evidence/..%2Fmodel.json").status_code in (404, 422)
     info = httpx.get(f"{server}/api/model").json()
     assert info["directors"] == body["model"]["directors"] and info["training_set"]["frames"] > 0
+    assert "versions" not in info and "path" not in info and "path" not in body["model"]
+    assert info["open_set"]["threshold"] == prediction["min_confidence"]
     assert httpx.get(f"{server}/openapi.json").json()["paths"]["/api/predict"]
 
 
@@ -98,10 +111,104 @@ def test_bad_uploads_get_one_clear_error(server: str) -> None:
         "oversize": (post(server, os.urandom(1_200_000), "big.png"), 413, "limit"),
         "bomb": (post(server, png(Image.new("1", (20000, 20000))), "bomb.png"), 413, "pixel limit"),
         "missing field": (httpx.post(f"{server}/api/predict", data={"top_k": "3"}), 422, "file"),
+        "two files": (
+            httpx.post(f"{server}/api/predict", files=[("file", ("a.png", b"1")), ("file", ("b.png", b"2"))]),
+            400,
+            "one image per request",
+        ),
+        "not multipart": (
+            httpx.post(
+                f"{server}/api/predict",
+                content=b"--x\r\nbroken",
+                headers={"Content-Type": "multipart/form-data; boundary=x"},
+            ),
+            422,  # python-multipart reads what it can: the field is missing
+            "multipart",
+        ),
+        "unknown path": (httpx.get(f"{server}/nothing/here"), 404, "nothing at /nothing/here"),
+        "wrong method": (httpx.get(f"{server}/api/predict"), 405, "GET is not allowed"),
+        "bad evidence id": (httpx.get(f"{server}/api/evidence/abc.jpg"), 404, "no such evidence frame"),
+        "bad host": (httpx.get(f"{server}/api/model", headers={"Host": "evil.example"}), 421, "evil.example"),
+        "cross-site": (
+            httpx.post(
+                f"{server}/api/predict",
+                files={"file": ("a.png", b"x")},
+                headers={"Origin": "http://evil.example"},
+            ),
+            403,
+            "other web sites",
+        ),
     }
     for name, (reply, status, needle) in cases.items():
         assert reply.status_code == status, (name, reply.status_code, reply.text)
         assert set(reply.json()) == {"error"} and needle in reply.json()["error"], (name, reply.text)
+        assert "object at 0x" not in reply.text and "Traceback" not in reply.text, (name, reply.text)
+    same_site = httpx.post(
+        f"{server}/api/predict", files={"file": ("a.png", b"x")}, headers={"Origin": server}
+    )
+    assert same_site.status_code == 415  # the page's own origin passes the check, then the bytes are judged
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def raw_request(url: str, head: bytes, chunks, read_after: float = 30.0) -> bytes:
+    """Send ``head`` then ``chunks`` on a raw socket, stopping as soon as the server answers."""
+    import select
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=read_after) as sock:
+        sock.sendall(head)
+        for chunk in chunks:
+            if select.select([sock], [], [], 0)[0]:  # the server has answered: stop sending
+                break
+            try:
+                sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        answer = b""
+        try:
+            while data := sock.recv(65536):
+                answer += data
+                if b"\r\n\r\n" in answer and answer.rstrip().endswith(b"}"):
+                    break
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return answer
+
+
+def test_oversize_chunked_upload_is_cut_at_the_cap(server_process: tuple[str, int]) -> None:
+    url, pid = server_process
+    before = rss_kib(pid)
+    boundary = b"cut"
+    head = (
+        b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n\r\n"
+    )
+    part = b'--cut\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n\r\n'
+    block = os.urandom(64 * 1024)
+    chunks = [b"%x\r\n%s\r\n" % (len(part), part)] + [b"%x\r\n%s\r\n" % (len(block), block)] * 960  # 60 MB
+    start = time.monotonic()
+    answer = raw_request(url, head, chunks)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"byte limit" in answer and time.monotonic() - start < 20
+    assert rss_kib(pid) - before < 30_000  # nothing near 60 MB was kept
+
+
+def test_a_stalled_body_gets_408(server: str) -> None:
+    head = (
+        b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n"
+        b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n"
+    )
+    start = time.monotonic()
+    answer = raw_request(server, head, [], read_after=BODY_TIMEOUT + 10)
+    waited = time.monotonic() - start
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"stalled" in answer and BODY_TIMEOUT - 0.5 < waited < BODY_TIMEOUT + 5
 
 
 def test_concurrent_requests_each_get_their_own_answer(server: str, demo_frames: Path, demo_model: Path):
@@ -116,6 +223,21 @@ def test_concurrent_requests_each_get_their_own_answer(server: str, demo_frames:
         expected = model.predict(row.path)
         assert prediction["ranking"][0]["director"] == expected.ranking[0].director
         assert abs(prediction["confidence"] - expected.confidence) < 1e-4
+
+
+WATCH_BUSY = """() => {
+  window.sawBusy = false; window.sawStale = false;
+  const look = () => {
+    if (!document.getElementById('busy').hidden) window.sawBusy = true;
+    if (document.getElementById('result').classList.contains('stale')) window.sawStale = true;
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, attributes: true});
+}"""
+PASTE_TEXT = """() => {
+  const data = new DataTransfer();
+  data.setData('text/plain', 'not a picture');
+  document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data}));
+}"""
 
 
 def test_page_in_a_real_browser(server: str, demo_frames: Path) -> None:
@@ -133,8 +255,16 @@ def test_page_in_a_real_browser(server: str, demo_frames: Path) -> None:
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             page.goto(server)
+            page.evaluate(WATCH_BUSY)
             page.set_input_files("#file", frame.path)
             page.wait_for_selector("#result.shown", timeout=30_000)
+            assert page.evaluate("window.sawBusy") and page.is_hidden("#busy")  # shown while it worked
+            page.evaluate(WATCH_BUSY)
+            page.set_input_files("#file", frame.path)  # a second look: the old answer is dimmed meanwhile
+            page.wait_for_function(
+                "window.sawBusy && !document.querySelector('#result').classList.contains('stale')"
+            )
+            assert page.evaluate("window.sawStale")
             assert page.inner_text("#verdict") in (frame.director, "Unknown director")
             assert frame.director in page.inner_text("#bars")
             page.wait_for_function("document.querySelectorAll('#evidence img').length > 0")
@@ -143,6 +273,15 @@ def test_page_in_a_real_browser(server: str, demo_frames: Path) -> None:
                 "#file", files=[{"name": "x.png", "mimeType": "image/png", "buffer": b"nope"}]
             )
             page.wait_for_function("document.querySelector('#error').textContent.includes('415')")
+            assert "object at 0x" not in page.inner_text("#error")
+            page.evaluate(PASTE_TEXT)
+            assert "text, not a picture" in page.inner_text("#error")
+            outside: list[str] = []
+            docs = browser.new_page()
+            docs.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
+            docs.goto(f"{server}/docs")
+            docs.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+            assert not outside, outside  # the API docs load nothing from outside this computer
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.goto(server)
             phone.set_input_files("#file", frame.path)

@@ -147,8 +147,11 @@ class ServeConfig:
     host: str = "127.0.0.1"  # localhost only; 0.0.0.0 shares the page with the network
     port: int = 8000
     max_upload_bytes: int = 20_000_000  # larger uploads get 413
-    max_pixels: int = 40_000_000  # larger pictures get 413, refused before decoding
-    threads: int = 1  # inference threads beside the event loop (each forward already uses every core)
+    max_pixels: int = MAX_PIXELS  # larger pictures get 413, refused before decoding (as for `predict`)
+    body_timeout: float = 10.0  # seconds an upload may stall before 408
+    allowed_hosts: tuple[str, ...] = ()  # Host names accepted beside this computer's own (sharing on a LAN)
+    max_batch: int = 16  # requests that arrive together go through the model as one batch of at most this
+    docs: bool = False  # serve the API docs at /docs (from this machine, never a CDN)
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,52 @@
-"""The local web page and its API (FastAPI), a thin layer over ``Model.predict``.
+"""The local web page and its API (FastAPI), a thin layer over ``Model.predict_many``.
 
 ``create_app(model)`` builds the app, so tests and other servers can import it;
-``whodirected serve`` runs it with uvicorn. The model is loaded once and shared; each
-prediction runs in an inference thread, so the event loop never waits on the network.
+``whodirected serve`` runs it with uvicorn. The model is loaded once and shared.
 
-- ``POST /api/predict``: a multipart image upload (field ``file``, optional ``top_k``) →
-  the JSON of ``whodirected predict --json``;
-- ``GET /api/model``: directors, backbone and training figures;
+- ``POST /api/predict``: one image as the multipart field ``file`` (optional ``top_k``) →
+  the JSON of ``whodirected predict --json``; more than one file is refused (400);
+- ``GET /api/model``: directors, backbone, training set and the unknown-director thresholds;
 - ``GET /api/evidence/{id}.jpg``: a training frame's thumbnail, by its id in the model's index;
-- ``GET /healthz``; ``GET /`` the page; ``GET /docs`` the OpenAPI docs.
+- ``GET /healthz``; ``GET /`` the page; ``GET /docs`` the API docs, served from this machine,
+  with ``--docs`` only.
+
+Hardened for a local server (:class:`Guard`): the body is counted as it arrives and cut at
+the cap (413), a body that stalls gets 408, a Host that is not this server's gets 421 (DNS
+rebinding), a cross-site POST gets 403, and every error, the framework's own included, is
+``{"error": "<a sentence>"}``. Uploads are decoded in worker threads, so a rejection never
+waits behind a prediction; predictions run in one inference thread, and requests that arrive
+while it works go through the model together, in one batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib import resources
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from whodirected import __version__
 from whodirected.config import PredictConfig, ServeConfig
-from whodirected.features.images import ImageError, ImageTooLarge, open_image, trim_borders
+from whodirected.errors import ImageError, ImageTooLarge
+from whodirected.features.images import open_image, trim_borders
 from whodirected.models.model import Model
+from whodirected.models.prediction import Prediction
 from whodirected.predict.output import PredictionReport
 
 FORM_OVERHEAD = 64_000  # bytes a multipart request may carry beyond the file itself
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" '
+    'fill="#0a5cd6"/><path d="M7 11h18v10H7z" fill="none" stroke="#fff" stroke-width="2.5"/>'
+    '<circle cx="16" cy="16" r="3" fill="#fff"/></svg>'
+)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -37,51 +54,192 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def model_summary(model: Model) -> dict:
-    """What the page and ``GET /api/model`` show of a model."""
+    """What the page and ``GET /api/model`` show of a model (no paths, no package versions)."""
+    training = model.meta.get("training_set", {})
     return {
-        "path": str(model.path) if model.path else None,
         "backbone": model.backbone,
         "directors": model.classes,
-        "training_set": model.meta.get("training_set", {}),
+        "training_set": {k: training[k] for k in ("frames", "films", "held_out_units") if k in training},
         "open_set": model.open_set.to_dict() if model.open_set else None,
         "evidence_frames": len(model.index) if model.index is not None else 0,
-        "versions": model.meta.get("versions", {}),
     }
 
 
-def create_app(model: Model | str | Path, config: ServeConfig | None = None) -> FastAPI:
+def host_name(value: str) -> str:
+    """The name of a Host header or an Origin's netloc, without port or IPv6 brackets."""
+    return (urlsplit(f"//{value}").hostname or "").lower()
+
+
+class Guard:
+    """ASGI middleware for the limits the framework does not enforce on its own."""
+
+    def __init__(self, app: Any, config: ServeConfig) -> None:
+        self.app, self.config = app, config
+        names = {h.lower() for h in config.allowed_hosts}
+        bound = config.host.strip("[]").lower()
+        # on a loopback bind only this computer's names; shared on a LAN, any unless some are listed
+        self.hosts: set[str] | None = LOOPBACK | names | {bound} if bound in LOOPBACK or names else None
+        self.cap = config.max_upload_bytes + FORM_OVERHEAD
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self._refusal(scope, headers)
+        if refusal:
+            return await _error(*refusal)(scope, receive, send)
+        failure: list[tuple[int, str]] = []
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            if failure:
+                return {"type": "http.disconnect"}
+            try:
+                message = await asyncio.wait_for(receive(), self.config.body_timeout)
+            except TimeoutError:
+                failure.append((408, f"the upload stalled for {self.config.body_timeout:g} s; send it again"))
+                return {"type": "http.disconnect"}
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.cap:  # stop reading: nothing past the cap is kept
+                    failure.append((413, f"upload is over the {self.config.max_upload_bytes:,}-byte limit"))
+                    return {"type": "http.disconnect"}
+            return message
+
+        started = False
+
+        async def checked(message: dict) -> None:
+            nonlocal started
+            if failure:
+                return  # the app's answer to a cut-off body is replaced by ours below
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, checked)
+        except Exception:
+            if not failure:
+                raise
+        if failure and not started:
+            await _error(*failure[0])(scope, receive, send)
+
+    def _refusal(self, scope: dict, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = headers.get("host", "")
+        if self.hosts is not None and host_name(host) not in self.hosts:
+            return 421, f"this server answers to {', '.join(sorted(self.hosts))}, not {host or 'no Host'}"
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get("origin")
+            if headers.get("sec-fetch-site") == "cross-site" or (
+                origin and origin != "null" and urlsplit(origin).netloc.lower() != host.lower()
+            ):
+                return 403, "requests from other web sites are refused; use the page this server serves"
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.cap:
+            return (
+                413,
+                f"upload of {int(length):,} bytes is over the {self.config.max_upload_bytes:,}-byte limit",
+            )
+        return None
+
+
+class Batcher:
+    """Predictions in one inference thread; requests that arrive while it works wait together
+    and go through the model as one batch (at most ``max_batch``)."""
+
+    def __init__(self, model: Model, max_batch: int) -> None:
+        self.model, self.max_batch = model, max_batch
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+        self.queue: asyncio.Queue | None = None
+
+    async def predict(self, picture: Any, name: str) -> Prediction:
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            asyncio.get_running_loop().create_task(self._work())
+        answer: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self.queue.put((picture, name, answer))
+        return await answer
+
+    def _predict(self, pictures: list, names: list[str]) -> list[Prediction]:
+        return self.model.predict_many(pictures, sources=names, trim_borders=False)
+
+    async def _work(self) -> None:
+        assert self.queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            pictures, names = [b[0] for b in batch], [b[1] for b in batch]
+            try:
+                results = await loop.run_in_executor(self.pool, partial(self._predict, pictures, names))
+            except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
+                results = [exc] * len(batch)
+            for (_, _, answer), result in zip(batch, results, strict=True):
+                if answer.done():
+                    continue
+                if isinstance(result, Exception):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
+
+
+def _app(config: ServeConfig) -> FastAPI:
+    """FastAPI, with the API docs served from this machine when ``config.docs`` (never a CDN)."""
+    common = {"title": "whodirected", "version": __version__, "description": "Who directed this shot?"}
+    if config.docs:
+        from fastapi_offline import FastAPIOffline
+
+        return FastAPIOffline(redoc_url=None, favicon_url="/favicon.svg", **common)
+    return FastAPI(docs_url=None, redoc_url=None, **common)
+
+
+def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI:
     """The app for ``model`` (a loaded model or its folder)."""
     config = config or ServeConfig()
     model = model if isinstance(model, Model) else Model.load(model)
-    pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="predict")
+    batcher = Batcher(model, config.max_batch)
     # built once, before the first request (raises for an unusable backbone), and in the
     # inference thread: PyTorch's OpenMP threads then serve that thread, not the event loop's
-    pool.submit(model.extractors).result()
+    batcher.pool.submit(model.extractors).result()
     summary = model_summary(model)
     page = resources.files("whodirected.app").joinpath("web/index.html").read_text(encoding="utf-8")
-    app = FastAPI(title="whodirected", version=__version__, description="Who directed this shot?")
+    app = _app(config)
+    app.add_middleware(Guard, config=config)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        framework = {  # the framework's own terse details, as sentences for a person
+            404: f"nothing at {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+            400: "the upload is not a readable multipart form; send the image as the multipart field 'file'",
+        }
+        ours = exc.status_code not in framework or exc.detail == "no such evidence frame"
+        return _error(exc.status_code, str(exc.detail) if ours else framework[exc.status_code])
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return _error(422, f"invalid request ({problems}); send an image as the multipart field 'file'")
+        if request.url.path.startswith("/api/evidence/"):
+            return _error(404, "no such evidence frame")
+        fields = ", ".join(sorted({str(e["loc"][-1]) for e in exc.errors()}))
+        return _error(422, f"invalid or missing {fields}; send one image as the multipart field 'file'")
 
-    @app.middleware("http")
-    async def _limit(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > config.max_upload_bytes + FORM_OVERHEAD:
-            return _error(
-                413, f"upload of {int(length):,} bytes is over the {config.max_upload_bytes:,}-byte limit"
-            )
-        return await call_next(request)
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, "the server failed on this request; its log says why")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:
         return page
 
+    @app.get("/favicon.svg", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(FAVICON, media_type="image/svg+xml")
+
     @app.get("/healthz")
     async def healthz() -> dict:
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok"}
 
     @app.get("/api/model")
     async def model_info() -> dict:
@@ -96,28 +254,29 @@ def create_app(model: Model | str | Path, config: ServeConfig | None = None) -> 
 
     @app.post("/api/predict")
     async def predict(
-        file: Annotated[UploadFile, File(description="The screenshot: any image format")],
+        request: Request,
+        file: Annotated[UploadFile, File(description="The screenshot: any image format; one per request")],
         top_k: Annotated[int, Form(ge=1, le=100)] = PredictConfig.top_k,
     ) -> JSONResponse:
+        uploads = (await request.form()).getlist("file")
+        if len(uploads) > 1:
+            return _error(400, f"send one image per request, not {len(uploads)}")
         data = await file.read(config.max_upload_bytes + 1)
         if len(data) > config.max_upload_bytes:
             return _error(413, f"upload is over the {config.max_upload_bytes:,}-byte limit")
         name = file.filename or "upload"
         if not data:
             return _error(400, f"{name}: empty upload")
-        loop = asyncio.get_running_loop()
-        try:
-            picture = await loop.run_in_executor(pool, _decode, data, name, config.max_pixels)
+        try:  # decoded in a worker thread: a bad upload never waits behind predictions
+            picture = await asyncio.to_thread(_decode, data, name, config.max_pixels)
         except ImageTooLarge as exc:
             return _error(413, str(exc))
         except ImageError as exc:
             return _error(415, str(exc))
-        (prediction,) = await loop.run_in_executor(
-            pool, lambda: model.predict_many([picture], sources=[name], trim_borders=False)
-        )
-        return JSONResponse(PredictionReport.of(model, [prediction]).to_dict(top_k))
+        prediction = await batcher.predict(picture, name)
+        return JSONResponse(PredictionReport.of(model, [prediction], with_path=False).to_dict(top_k))
 
-    app.state.model, app.state.pool = model, pool
+    app.state.model, app.state.pool = model, batcher.pool
     return app
 
 

@@ -4,17 +4,19 @@ cleaning real screenshots (uniform borders of a player or a screen grab trimmed)
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from whodirected.config import MAX_PIXELS, PredictConfig
 from whodirected.errors import ImageError, ImageTooLarge
 
 DEFAULT_MAX_PIXELS = MAX_PIXELS
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-f]+>")
 BORDER_STD = 4.0  # a row or column this flat (0-255 levels) is a border, not picture
 BORDER_DARK = 20.0  # darker borders are letterbox bars: kept, the style block measures them
 
@@ -53,10 +55,13 @@ def open_image(
             image = ImageOps.exif_transpose(image)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(f"{label}: over the {max_pixels:,}-pixel limit, refused unread ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(f"{label}: over the {max_pixels:,}-pixel limit, refused unread") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not a readable image (no image format Pillow knows)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{label}: not a readable image ({exc})") from None
+        reason = _OBJECT_REPR.sub("the file", str(exc))  # never an object's repr
+        raise ImageError(f"{label}: not a readable image ({reason})") from None
     return to_rgb(image)
 
 

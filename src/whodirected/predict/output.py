@@ -25,13 +25,16 @@ class PredictionReport:
 
     @classmethod
     def of(
-        cls, model: Model, predictions: list[Prediction], errors: list[str] | None = None
+        cls,
+        model: Model,
+        predictions: list[Prediction],
+        errors: list[str] | None = None,
+        with_path: bool = True,
     ) -> PredictionReport:
-        info = {
-            "path": str(model.path) if model.path else None,
-            "backbone": model.backbone,
-            "directors": model.classes,
-        }
+        """The report of ``predictions`` by ``model`` (``with_path``: name the model's folder)."""
+        info = {"backbone": model.backbone, "directors": model.classes}
+        if with_path:
+            info = {"path": str(model.path) if model.path else None, **info}
         return cls(info, predictions, list(errors or []))
 
     def to_dict(self, top_k: int | None = None) -> dict[str, Any]:

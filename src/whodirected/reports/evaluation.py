@@ -11,6 +11,13 @@ import numpy as np
 
 from whodirected import _atomic as atomic
 
+MIN_BIN_FRAMES = 5  # reliability bins with fewer frames are greyed
+LEAKAGE = (
+    "The leakage gap is how much better the original project's random frame split scores than "
+    "holding out whole films: frames of one film look alike, so a random split tests the model on "
+    "films it has already seen."
+)
+
 
 def headline(report: dict) -> tuple[str, dict]:
     """The report's measured protocol and its metrics (film-grouped, or else scene-held-out)."""
@@ -49,6 +56,7 @@ def open_set_lines(report: dict) -> list[str]:
 
 def _plots(report: dict, out: Path) -> list[str]:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -60,8 +68,9 @@ def _plots(report: dict, out: Path) -> list[str]:
     ax.imshow(cm, cmap="Blues")
     ax.set_xticks(range(len(cm)), report["classes"], rotation=45, ha="right")
     ax.set_yticks(range(len(cm)), report["classes"])
-    for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+    for (i, j), v in np.ndenumerate(cm):  # light digits on dark cells, dark on light
+        colour = "white" if cm.max() and v > cm.max() / 2 else "black"
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=10, color=colour)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"Confusion ({protocol.split(' (')[0]} folds)")
@@ -73,8 +82,19 @@ def _plots(report: dict, out: Path) -> list[str]:
     if len(bins) >= 2:  # one bin is a dot, not a diagram
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
         ax.plot([0, 1], [0, 1], "--", color="grey")
-        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-")
-        ax.set_xlabel("confidence")
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "-", color="#0a5cd6")
+        for b in bins:  # each bin with its frame count; thin bins greyed, they prove little
+            few = b["frames"] < MIN_BIN_FRAMES
+            ax.plot(b["confidence"], b["accuracy"], "o", color="#bbbbbb" if few else "#0a5cd6")
+            ax.annotate(
+                str(b["frames"]),
+                (b["confidence"], b["accuracy"]),
+                textcoords="offset points",
+                xytext=(5, -12),
+                fontsize=8,
+                color="#999999" if few else "#333333",
+            )
+        ax.set_xlabel(f"confidence (grey: bins of under {MIN_BIN_FRAMES} frames)")
         ax.set_ylabel("accuracy")
         ax.set_title(f"Reliability (ECE {report['calibration']['ece']:.3f})")
         names.append("reliability.png")
@@ -87,6 +107,9 @@ def _plots(report: dict, out: Path) -> list[str]:
         ax.plot([p["frames_per_film"] for p in curve], [p["balanced_accuracy"] for p in curve], "o-")
         ax.axhline(report["chance"]["uniform"], ls="--", color="grey", label="chance")
         ax.set_xscale("log")
+        steps = [p["frames_per_film"] for p in curve]
+        ax.set_xticks(steps, [str(k) for k in steps])  # plain integers, not 3×10⁰
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xlabel("training frames per film")
         ax.set_ylabel("balanced accuracy")
         ax.legend()
@@ -134,6 +157,7 @@ td,th{{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}}img{{ma
 {report["folds"]} folds ({html.escape(protocol)}), head <b>{html.escape(report["head"])}</b>. Chance: majority class
 {report["chance"]["majority"]:.3f}, uniform {report["chance"]["uniform"]:.3f}.</p>
 <table><tr><th>metric</th>{head_cells}</tr>{rows}</table>
+{f"<p><small>{LEAKAGE}</small></p>" if shuffled is not None else ""}
 {f"<h2>Unknown directors</h2><ul>{open_set}</ul>" if open_set else ""}
 <h2>Per director</h2><table><tr><th>director</th><th>precision</th><th>recall</th><th>F1</th><th>frames</th><th>films</th></tr>{directors}</table>
 {"".join(f'<img src="{name}" alt="{name}">' for name in images)}

@@ -104,14 +104,16 @@ def _style_figure(frames: pd.DataFrame, descriptors: pd.DataFrame) -> str:
         data = [descriptors.loc[frames.director == d, name].to_numpy() for d in directors]
         ax.boxplot(data, tick_labels=[d[:14] for d in directors], vert=False)
         unit = next(d.unit for d in style.DESCRIPTORS if d.name == name)
-        ax.set_title(f"{name} ({unit})", fontsize=10)
-        ax.tick_params(labelsize=8)
+        ax.set_title(f"{name} ({unit})", fontsize=12)
+        ax.tick_params(labelsize=10)
     fig.suptitle("Style descriptors per director")
     fig.tight_layout()
     return _png(fig)
 
 
-def _map_figure(frames: pd.DataFrame, matrix: np.ndarray, title: str) -> str:
+def _map_figure(frames: pd.DataFrame, matrix: np.ndarray, title: str, by: str) -> str:
+    """The frames' first two principal components, coloured by ``by`` (director or film), with
+    the share of the variance each axis explains."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,17 +121,23 @@ def _map_figure(frames: pd.DataFrame, matrix: np.ndarray, title: str) -> str:
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
-    points = PCA(n_components=2, random_state=0).fit_transform(StandardScaler().fit_transform(matrix))
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    for i, director in enumerate(sorted(frames.director.unique())):
-        mask = (frames.director == director).to_numpy()
+    pca = PCA(n_components=2, random_state=0)
+    points = pca.fit_transform(StandardScaler().fit_transform(matrix))
+    labels = frames[by].astype(str) if by == "director" else frames.director + " · " + frames.film.astype(str)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    for i, label in enumerate(sorted(labels.unique())):
+        mask = (labels == label).to_numpy()
         ax.scatter(
-            points[mask, 0], points[mask, 1], s=14, alpha=0.75, label=director, color=plt.cm.tab10(i % 10)
+            points[mask, 0], points[mask, 1], s=16, alpha=0.75, label=label, color=plt.cm.tab20(i % 20)
         )
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.legend(fontsize=10, loc="best", title=by)
+    ax.set_title(title, fontsize=13)
+    first, second = pca.explained_variance_ratio_
+    ax.set_xlabel(f"principal component 1 ({first:.0%} of the variance)", fontsize=11)
+    ax.set_ylabel(f"principal component 2 ({second:.0%} of the variance)", fontsize=11)
+    ax.tick_params(labelsize=9)
+    ax.axhline(0, color="#ddd", lw=0.8, zorder=0)
+    ax.axvline(0, color="#ddd", lw=0.8, zorder=0)
     return _png(fig)
 
 
@@ -188,10 +196,12 @@ def write_report(
     )
     parts.append("</section>")
     map_frames = dataset.frames[map_features.ok].reset_index(drop=True)
-    parts.append(
-        f'<section><h2>Map of the frames</h2><img class="plot" alt="embedding map" '
-        f'src="{_map_figure(map_frames, map_features.matrix, f"PCA of {backbone} features")}"></section>'
+    maps = "".join(
+        f'<img class="plot" alt="map of the frames by {by}" '
+        f'src="{_map_figure(map_frames, map_features.matrix, f"PCA of {backbone} features, by {by}", by)}">'
+        for by in ("director", "film")
     )
+    parts.append(f"<section><h2>Map of the frames</h2>{maps}</section>")
     rng = np.random.default_rng(seed)
     for director, group in frames.groupby("director", sort=True):
         sample = group.iloc[rng.permutation(len(group))[:SHEET_FRAMES]]

@@ -26,6 +26,15 @@ def serve(
             min=0.001, help=f"Largest accepted upload in MB (default {D.max_upload_bytes / 1e6:g})."
         ),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also answer to this Host name (repeatable), e.g. the computer's name on your LAN."
+        ),
+    ] = None,
+    docs: Annotated[
+        bool | None, typer.Option("--docs", help="Serve the API docs at /docs (offline).")
+    ] = None,
     device: DeviceOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -36,6 +45,8 @@ def serve(
         host=host,
         port=port,
         max_upload_bytes=None if max_upload_mb is None else int(max_upload_mb * 1_000_000),
+        allowed_hosts=tuple(allowed_host) if allowed_host else None,
+        docs=docs,
     )
     try:
         import uvicorn
