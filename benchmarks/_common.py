@@ -6,8 +6,6 @@ import statistics
 import time
 from pathlib import Path
 
-from whodirected.extract.demo import make_library
-
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 REAL_CLIPS = HERE.parent / ".." / "shared" / "data" / "real-clips"
@@ -15,6 +13,8 @@ REAL_CLIPS = HERE.parent / ".." / "shared" / "data" / "real-clips"
 
 def demo_library(directors: int = 3, films: int = 3, seconds: float = 12.0) -> Path:
     """The README's demo library, generated once into benchmarks/.cache."""
+    from whodirected.extract.demo import make_library  # needs PyAV: imported only here
+
     root = CACHE / f"demo-{directors}x{films}x{seconds:g}"
     make_library(root, directors, films, seconds, seed=0)
     return root

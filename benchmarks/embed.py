@@ -1,63 +1,163 @@
-"""Embedding speed: raw backbone forward on ready tensors (the limit), `embed` from JPEG files,
-and a cached rerun; plus the style descriptors' time per frame.
+"""Embedding speed: the raw forward on batches already in memory (the limit; fp32 and, on CUDA,
+the half precision asked for), ``embed`` from JPEG files with its share of the raw forward, the
+style block's share, a cached rerun, and a stat-only rerun over a synthetic store of 100,000
+cached frames.
 
-    python benchmarks/embed.py [--backbone efficientnet-lite0]
+    python benchmarks/embed.py [--device cpu|cuda] [--workers N] [--precision bf16] [--synthetic N]
+
+``--synthetic N`` writes N 768x432 JPEG frames instead of extracting the demo library (for a
+machine without PyAV, such as a GPU box); it decodes like real frames of that size.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
-from _common import demo_frames
+import pandas as pd
+from _common import CACHE
 from PIL import Image
 
+from whodirected.config import EmbedConfig
 from whodirected.features.backbones import create
-from whodirected.features.dataset import load_dataset
-from whodirected.features.embed import embed_dataset
+from whodirected.features.dataset import Dataset, load_dataset
+from whodirected.features.embed import STAT_INDEX, FeatureStore, embed_dataset, file_key
 from whodirected.features.style import describe
+
+
+def synthetic_frames(n: int) -> Dataset:
+    """``n`` distinct JPEG frames of smooth colour with grain, 768x432, in 4 folders standing for
+    directors: 256 pictures, each copy marked with its own patch."""
+    root = CACHE / f"synthetic-{n}"
+    if not (root / "done").exists():
+        rng = np.random.default_rng(0)
+        y, x = np.mgrid[0:432, 0:768].astype(np.float32)
+        bases = []
+        for _ in range(min(n, 256)):
+            a, b, c = rng.uniform(0, 6.28, 3)
+            pixels = np.stack([np.sin(x / 97 + a), np.cos(y / 61 + b), np.sin((x + y) / 151 + c)], axis=2)
+            bases.append((pixels * 90 + 128 + rng.normal(0, 12, pixels.shape)).clip(0, 255).astype(np.uint8))
+        for i in range(n):
+            folder = root / f"D{i % 4}" / f"F{i % 12}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = bases[i % len(bases)].copy()
+            pixels[:16, :16] = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)  # every file differs
+            Image.fromarray(pixels).save(folder / f"f{i:06d}.jpg", quality=90)
+        (root / "done").touch()
+    return load_dataset(root)
+
+
+def rate(fn, frames: int, seconds: float = 5.0) -> float:
+    """Frames per second of ``fn`` (one call does ``frames``), after a warm-up call."""
+    fn()
+    start, done = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        fn()
+        done += frames
+    return done / (time.perf_counter() - start)
+
+
+def stat_only_rerun(n: int = 100_000) -> float:
+    """Seconds of a rerun over ``n`` cached frames whose files did not change."""
+    root = Path(tempfile.mkdtemp(prefix="stat-"))
+    frames = root / "frames" / "D" / "F"
+    frames.mkdir(parents=True)
+    paths, keys = [], []
+    for i in range(n):
+        path = frames / f"f{i:06d}.jpg"
+        data = i.to_bytes(4, "little")
+        path.write_bytes(data)
+        paths.append(str(path))
+        keys.append(file_key(data))
+    store = root / "store"
+    spec_version = create("style").version
+    cache = FeatureStore(store, "style", spec_version, 22)
+    cache.add(keys, np.zeros((n, 22), np.float32))
+    stats = [os.stat(p) for p in paths]
+    pd.DataFrame(
+        {
+            "path": paths,
+            "size": [s.st_size for s in stats],
+            "mtime_ns": [s.st_mtime_ns for s in stats],
+            "key": keys,
+        }
+    ).to_csv(store / STAT_INDEX, index=False)
+    dataset = Dataset(pd.DataFrame({"path": paths, "director": "D", "film": "F"}), root / "frames")
+    start = time.perf_counter()
+    features = embed_dataset(dataset, "style", store)
+    seconds = time.perf_counter() - start
+    assert features.summary.computed == {"style": 0} and len(features.matrix) == n
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbone", default="efficientnet-lite0")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backbone", default=EmbedConfig.backbone)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--workers", type=int, default=0, help="reader threads (default: one per CPU)")
+    parser.add_argument("--precision", default="fp32", help="fp32, bf16 or fp16 (the last two on CUDA)")
+    parser.add_argument("--batch-size", type=int, default=0, help="0: 32 on a CPU, 256 on CUDA")
+    parser.add_argument(
+        "--synthetic", type=int, default=0, help="N synthetic JPEG frames instead of the demo"
+    )
+    parser.add_argument("--stat-frames", type=int, default=100_000)
     args = parser.parse_args()
-    dataset = load_dataset(demo_frames(4, 4, 20.0))
+    if args.synthetic:
+        dataset = synthetic_frames(args.synthetic)
+    else:
+        from _common import demo_frames
+
+        dataset = load_dataset(demo_frames(4, 4, 20.0))
     n = len(dataset)
-    extractor = create(args.backbone)
-    ready = [
-        extractor.preprocess(Image.open(p).convert("RGB")) for p in dataset.frames.path[: args.batch_size]
-    ]
-    extractor.embed(ready)  # warm-up
-    start, done = time.perf_counter(), 0
-    while time.perf_counter() - start < 10:
-        extractor.embed(ready)
-        done += len(ready)
-    raw = done / (time.perf_counter() - start)
-    print(f"{n} demo frames, backbone {args.backbone}, batch {args.batch_size}")
-    print(f"raw forward on ready tensors:  {raw:7.1f} frames/s  (the limit)")
+    fp32 = create(args.backbone, device=args.device)
+    batch = args.batch_size or (256 if fp32.device.startswith("cuda") else 32)
+    pictures = [Image.open(p).convert("RGB") for p in dataset.frames.path[:batch]]
+    ready = [fp32.preprocess(p) for p in pictures]
+    print(
+        f"{n} frames ({pictures[0].size[0]}x{pictures[0].size[1]} JPEG), backbone {args.backbone} on {fp32.device}, "
+        f"batch {batch}, {args.workers or os.cpu_count()} reader threads, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    raw = rate(lambda: fp32.embed(ready), batch)
+    print(f"raw forward, uint8 batches in memory, fp32:   {raw:8.1f} frames/s  (the limit)")
+    if args.precision != "fp32":
+        fast = create(args.backbone, device=args.device, precision=args.precision)
+        raw_fast = rate(lambda: fast.embed(ready), batch)
+        difference = np.abs(fast.embed(ready) - fp32.embed(ready)).max() / np.abs(fp32.embed(ready)).max()
+        print(
+            f"raw forward, {args.precision}:                          {raw_fast:8.1f} frames/s  "
+            f"({raw_fast / raw:.1f}x fp32; largest difference {difference:.1e} of the largest feature)"
+        )
+        raw = raw_fast
+    decode = rate(
+        lambda: [fp32.preprocess(Image.open(p).convert("RGB")) for p in dataset.frames.path[:64]], 64
+    )
+    print(f"decode + preprocess, one thread:              {decode:8.1f} frames/s")
     with tempfile.TemporaryDirectory() as store:
         start = time.perf_counter()
-        embed_dataset(dataset, args.backbone, store, batch_size=args.batch_size)
+        embed_dataset(
+            dataset, args.backbone, store, batch, args.device, precision=args.precision, workers=args.workers
+        )
         first = time.perf_counter() - start
         start = time.perf_counter()
-        embed_dataset(dataset, args.backbone, store, batch_size=args.batch_size)
+        embed_dataset(dataset, args.backbone, store, batch, args.device, precision=args.precision)
         cached = time.perf_counter() - start
-    print(f"embed from JPEG (incl. model load): {n / first:7.1f} frames/s  = {n / first / raw:.0%} of raw")
     print(
-        f"cached rerun:                  {cached:7.3f} s  = {first / cached:.0f}x faster than the first run"
+        f"embed from JPEG (incl. model load):           {n / first:8.1f} frames/s  = {n / first / raw:.0%} of raw"
     )
-    images = [Image.open(p).convert("RGB") for p in dataset.frames.path[:100]]
-    start = time.perf_counter()
-    for image in images:
-        describe(image)
+    print(f"cached rerun of {n} frames:                  {cached:8.2f} s")
+    style = rate(lambda: [describe(p) for p in pictures[:32]], 32, 3.0)
     print(
-        f"style descriptors:             {(time.perf_counter() - start) / len(images) * 1000:7.2f} ms/frame"
+        f"style descriptors, one thread:                {style:8.1f} frames/s  ({1000 / style:.1f} ms a frame)"
     )
-    print(f"(frame size {images[0].size}, {np.mean([i.width for i in images]):.0f} px wide)")
+    if args.stat_frames:
+        print(
+            f"stat-only rerun over {args.stat_frames:,} cached frames:    {stat_only_rerun(args.stat_frames):8.2f} s"
+        )
 
 
 if __name__ == "__main__":

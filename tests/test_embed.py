@@ -7,6 +7,7 @@ from PIL import Image
 
 from whodirected.features.dataset import load_dataset
 from whodirected.features.embed import STORE_INDEX, embed_dataset
+from whodirected.runners.local import LocalRunner
 
 
 def test_cache_hit_miss_partial_and_corrupt_shard(demo_frames: Path, tmp_path: Path) -> None:
@@ -61,3 +62,72 @@ def test_unreadable_images_are_skipped_with_one_line(demo_frames: Path, tmp_path
     features = embed_dataset(dataset, "style", tmp_path / "store")
     assert len(features.summary.skipped) == 2 and (~features.ok).sum() == 2
     assert features.matrix.shape[0] == len(frames) - 2
+
+
+def test_many_reader_threads_give_the_features_of_one(demo_frames: Path, tmp_path: Path) -> None:
+    dataset = load_dataset(demo_frames)
+    one = embed_dataset(dataset, "efficientnet-lite0", tmp_path / "one", batch_size=4, workers=1)
+    many = embed_dataset(dataset, "efficientnet-lite0", tmp_path / "many", batch_size=4, workers=4)
+    processes = LocalRunner(threads=2, process_rows=1)  # reader processes, as for big libraries
+    forked = embed_dataset(
+        dataset, "efficientnet-lite0+style", tmp_path / "proc", batch_size=4, runner=processes
+    )
+    keys = [pd.read_csv(tmp_path / s / STORE_INDEX).key.tolist() for s in ("one", "many", "proc")]
+    assert keys[0] == keys[1] == keys[2] and many.summary.computed["efficientnet-lite0"] == len(dataset)
+    np.testing.assert_allclose(many.matrix, one.matrix, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(forked.matrix[:, :1280], one.matrix, rtol=1e-5, atol=1e-5)
+
+
+def test_a_cached_rerun_imports_no_torch(demo_frames: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    embed_dataset(load_dataset(demo_frames), "efficientnet-lite0+style", store)
+    script = (
+        "import sys\n"
+        "from whodirected.features.dataset import load_dataset\n"
+        "from whodirected.features.embed import embed_dataset\n"
+        f"f = embed_dataset(load_dataset({str(demo_frames)!r}), 'efficientnet-lite0+style', {str(store)!r})\n"
+        "assert sum(f.summary.computed.values()) == 0, f.summary.computed\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"  # nothing to compute: no network built, torch not imported
+
+
+def test_the_stat_index_reads_only_changed_files(tmp_path: Path) -> None:
+    import os
+
+    from whodirected.features.embed import STAT_INDEX, file_key, file_keys
+
+    path = tmp_path / "frame.jpg"
+    path.write_bytes(b"a" * 1000)
+    (first,), _ = file_keys([str(path)], tmp_path)
+    assert first == file_key(b"a" * 1000) and (tmp_path / STAT_INDEX).is_file()
+    stamp = path.stat().st_mtime_ns
+    path.write_bytes(b"b" * 1000)  # rewritten, same size: the new time tells
+    os.utime(path, ns=(stamp + 1_000_000, stamp + 1_000_000))
+    (second,), _ = file_keys([str(path)], tmp_path)
+    assert second == file_key(b"b" * 1000)
+    path.write_bytes(b"c" * 1000)  # same size and time as indexed: trusted, not read again
+    os.utime(path, ns=(stamp + 1_000_000, stamp + 1_000_000))
+    (third,), _ = file_keys([str(path)], tmp_path)
+    assert third == second
+    copy = tmp_path / "copy.jpg"  # a copied frame is found by its content: still a cache hit
+    copy.write_bytes(b"b" * 1000)
+    (fourth,), _ = file_keys([str(copy)], tmp_path)
+    assert fourth == second
+
+
+def test_fp32_stays_the_default_and_half_precision_needs_cuda() -> None:
+    import pytest
+
+    from whodirected.config import EmbedConfig
+    from whodirected.errors import BackboneError
+    from whodirected.features.backbones import create
+
+    assert EmbedConfig().precision == "fp32"
+    with pytest.raises(BackboneError, match="CUDA"):
+        create("efficientnet-lite0", device="cpu", random_weights=True, precision="bf16")

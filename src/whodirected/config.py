@@ -29,6 +29,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".m
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 HEADS = ("centroid", "logistic", "mlp", "sgd-linear")  # classifier heads (whodirected.models.heads)
 SCALINGS = ("shrunk", "standard", "none")  # feature scalings before the head
+PRECISIONS = ("fp32", "bf16", "fp16")  # network precisions (half ones on CUDA only)
 RUNNERS = ("local", "ray")  # where extract and embed run: this machine, or a Ray cluster
 MAX_PIXELS = 60_000_000  # images larger than this are refused before decoding
 
@@ -85,10 +86,20 @@ class EmbedConfig:
     """How frames become features."""
 
     backbone: str = "efficientnet-lite0"  # benchmarks/real.py: the style block helps only on the demo
-    batch_size: int = 32
+    batch_size: int = 0  # frames per forward pass; 0: 32 on a CPU, 256 on CUDA
     device: str | None = None  # None: "cuda" when available, else "cpu"
+    precision: str = "fp32"  # fp32, or bf16 / fp16 on CUDA (features within about 1e-2 of fp32)
+    workers: int = 0  # threads reading and preprocessing images; 0: one per CPU
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
     ray_actors: int = 0  # with --runner ray: backbone copies working at once (0: one per cluster CPU)
+
+    def validate(self) -> EmbedConfig:
+        """Raise ``ValueError`` with a readable message for impossible settings."""
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision: unknown {self.precision!r}; choose from {', '.join(PRECISIONS)}")
+        if self.batch_size < 0 or self.workers < 0 or self.ray_actors < 0:
+            raise ValueError("batch_size, workers, ray_actors: must be 0 (automatic) or more")
+        return self
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,11 @@ class ModelError(WhodirectedError):
 
 class RunnerError(WhodirectedError):
     """A runner that cannot start (a missing package, an unreachable cluster)."""
+
+
+class Busy(WhodirectedError):
+    """An output folder another whodirected process is writing into."""
+
+
+class DiskFull(WhodirectedError):
+    """The output's disk is full: the run stopped, what was finished is kept."""

@@ -36,6 +36,7 @@ class FilmProgress:
             TextColumn("films · {task.fields[frames]} frames"),
             TimeElapsedColumn(),
             console=console,
+            transient=True,  # the summary table follows; a refused run leaves no empty bar
         )
         self._task = self._progress.add_task("extract", total=None, frames=0)
         self._frames = 0
@@ -129,10 +130,13 @@ def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
         console.print(
             f"{name}: {computed} computed, {summary.cached.get(name, 0)} from cache", highlight=False
         )
-    rate = f" ({sum(summary.computed.values()) / summary.seconds:.1f} frames/s)" if summary.seconds else ""
+    computed = sum(summary.computed.values())
+    rate = f", {computed / summary.seconds:.1f} frames/s computed" if computed and summary.seconds else ""
     console.print(
         f"{summary.frames - len(summary.skipped)} of {summary.frames} frames embedded, {dim} features each, "
-        f"in {summary.seconds:.1f} s{rate}; {len(summary.skipped)} unreadable skipped",
+        f"in {summary.seconds:.1f} s{rate}"
+        + ("" if computed else " (all from the cache)")
+        + f"; {len(summary.skipped)} unreadable skipped",
         highlight=False,
     )
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -14,6 +16,7 @@ from PIL import Image
 
 from whodirected import _atomic as atomic
 from whodirected.config import ExtractConfig
+from whodirected.errors import DiskFull
 from whodirected.extract import manifest, sampling
 from whodirected.extract.filters import FILTERS, DuplicateFilter, rejection
 from whodirected.extract.manifest import FilmRecord
@@ -74,6 +77,7 @@ def extract_film(
                 continue
             path = folder / frame_name(source.stem, frame.target)
             saved = _save_jpeg(frame.image, path, config)
+            record.sizes[path.relative_to(dst).as_posix()] = path.stat().st_size
             record.rows.append(
                 {
                     "director": source.director,
@@ -105,25 +109,32 @@ class FilmResult:
     record: FilmRecord | None = None
     error: str | None = None
     reused: bool = False  # up to date from an earlier run, nothing recomputed
+    disk_full: bool = False  # the output's disk is full: the run stops
 
 
 def process_film(source: FilmSource, dst: str | Path, config: ExtractConfig, threads: int = 0) -> FilmResult:
     """Extract one film unless an earlier run already did with the same file and settings.
 
-    Never raises for a bad film: the error is returned, so one film fails alone.
-    ``threads`` is the decoder's thread count (0: one per core).
+    Never raises for a bad film: the error is returned, so one film fails alone; a full disk
+    is flagged (``disk_full``), since every other film would fail on it too. A record is
+    trusted only when its frames are all there at their recorded sizes; else the film is
+    redone. ``threads`` is the decoder's thread count (0: one per core).
     """
     dst = Path(dst)
     try:
         key = f"{content_hash(source.path)}-{config.settings_hash()}"
         previous = manifest.load_record(dst, source.path)
-        if previous is not None and previous.key == key:
+        if previous is not None and previous.key == key and previous.intact(dst):
             return FilmResult(source, previous, reused=True)
         record = extract_film(source, dst, config, key, threads)
         manifest.save_record(dst, record)
         return FilmResult(source, record)
     except VideoError as exc:
         return FilmResult(source, error=str(exc))
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            return FilmResult(source, error=disk_full(dst), disk_full=True)
+        return FilmResult(source, error=f"{source.path}: {type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - one film must never stop the library
         return FilmResult(source, error=f"{source.path}: {type(exc).__name__}: {exc}")
 
@@ -145,6 +156,7 @@ class ExtractSummary:
     errors: list[str]
     problems: list[str]
     reused: int = 0
+    stopped: str | None = None  # why the run stopped early: "interrupted", or the disk-full line
 
     @property
     def frames(self) -> int:
@@ -182,8 +194,13 @@ def extract_library(
     """
     runner = runner or LocalRunner(jobs)
     src, dst = Path(src), Path(dst)
-    config = (config or ExtractConfig()).validate()
     check_paths(src, dst)
+    with atomic.exclusive(dst, "extract"):
+        return _extract(src, dst, config, runner, on_result, on_start)
+
+
+def _extract(src, dst, config, runner, on_result, on_start) -> ExtractSummary:
+    config = (config or ExtractConfig()).validate()
     library = discover(src)
     if not library.films:
         raise LibraryError(f"{src}: no video files found (expected <root>/<Director>/<film file>)")
@@ -194,20 +211,51 @@ def extract_library(
     records: list[FilmRecord] = []
     errors: list[str] = []
     reused = 0
-    for result in runner.map(partial(process_film, dst=dst, config=config), library.films):
-        if not isinstance(result, FilmResult):  # the runner lost the film (a worker kept dying)
-            result = FilmResult(result.item, error=f"{result.item.path}: {result.error}")
-        summary = directors.setdefault(result.source.director, DirectorSummary())
-        if result.record is None:
-            summary.failed += 1
-            errors.append(result.error or f"{result.source.path}: failed")
-        else:
-            records.append(result.record)
-            summary.films += 1
-            summary.frames += len(result.record.rows)
-            summary.skipped.update(result.record.skipped)
-            reused += result.reused
-        if on_result:
-            on_result(result)
-    path = manifest.write_manifest(dst, records)
-    return ExtractSummary(path, dict(sorted(directors.items())), errors, library.problems, reused)
+    stopped = None
+    results = runner.map(partial(process_film, dst=dst, config=config), library.films)
+    try:
+        for result in results:
+            if not isinstance(result, FilmResult):  # the runner lost the film (a worker kept dying)
+                result = FilmResult(result.item, error=f"{result.item.path}: {result.error}")
+            reused += _count(result, directors, records, errors)
+            if on_result:
+                on_result(result)
+            if result.disk_full:  # every other film would fail the same way: stop here
+                stopped = result.error
+                break
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, which the CLI turns into one): stop cleanly
+        stopped = "interrupted"
+    finally:  # the finished films go into the manifest, whatever stopped the run
+        results.close()  # the runner stops its workers
+        try:
+            path = manifest.write_manifest(dst, records)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise DiskFull(
+                disk_full(dst) + "; finished films are recorded, rerun once there is room"
+            ) from None
+    return ExtractSummary(path, dict(sorted(directors.items())), errors, library.problems, reused, stopped)
+
+
+def disk_full(dst: Path) -> str:
+    """One line for a full disk: the path and the space left."""
+    try:
+        free = shutil.disk_usage(dst).free
+    except OSError:
+        return f"{dst}: no space left on the device"
+    return f"{dst}: no space left on the device ({free / 1e6:.1f} MB free)"
+
+
+def _count(result: FilmResult, directors: dict, records: list, errors: list) -> int:
+    """Add one film's result to the tallies; 1 when it was reused from an earlier run."""
+    summary = directors.setdefault(result.source.director, DirectorSummary())
+    if result.record is None:
+        summary.failed += 1
+        errors.append(result.error or f"{result.source.path}: failed")
+        return 0
+    records.append(result.record)
+    summary.films += 1
+    summary.frames += len(result.record.rows)
+    summary.skipped.update(result.record.skipped)
+    return int(result.reused)

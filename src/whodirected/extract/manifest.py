@@ -47,6 +47,20 @@ class FilmRecord:
     rows: list[dict] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # frames dropped, by filter
     candidates: int = 0  # timestamps sampled before filtering
+    sizes: dict[str, int] = field(default_factory=dict)  # frame path (relative) -> bytes, checked on resume
+
+    def intact(self, dst: str | Path) -> bool:
+        """Whether every frame of this record is still on disk at its recorded size (a record
+        from before sizes were kept: at least present)."""
+        for row in self.rows:
+            path = Path(dst) / row["frame_path"]
+            try:
+                size = path.stat().st_size
+            except OSError:
+                return False
+            if size == 0 or self.sizes.get(row["frame_path"], size) != size:
+                return False
+        return True
 
 
 def record_path(dst: str | Path, source: str | Path) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 from whodirected.config import EmbedConfig, TrainConfig
 from whodirected.errors import TrainError
 from whodirected.features.dataset import Dataset
-from whodirected.features.embed import embed_dataset
+from whodirected.features.embed import embed
 from whodirected.models.calibrate import unit_folds
 from whodirected.models.checks import held_out_check, unseen_director_check
 from whodirected.models.labelled import Labelled, labelled
@@ -226,7 +226,7 @@ def evaluate_model(model, data: Labelled) -> dict:
 
 def evaluate_dataset(
     dataset: Dataset,
-    embed: EmbedConfig,
+    embed_config: EmbedConfig,
     config: TrainConfig,
     store: str | Path | None = None,
     model=None,
@@ -234,16 +234,8 @@ def evaluate_dataset(
 ) -> dict:
     """Embed what is missing and evaluate: cross-validation on ``dataset``, or, given a trained
     ``model``, that model scored on it without refitting. The report as a JSON-ready dict."""
-    backbone = model.backbone if model is not None else embed.backbone
-    features = embed_dataset(
-        dataset,
-        backbone,
-        store or dataset.store,
-        embed.batch_size,
-        embed.device,
-        embed.max_pixels,
-        on_progress,
-    )
+    backbone = model.backbone if model is not None else embed_config.backbone
+    features = embed(dataset, embed_config, store, on_progress, backbone)
     data = labelled(dataset, features)
     report = evaluate_model(model, data) if model is not None else evaluate(data, config)
     report["backbone"] = backbone

@@ -14,7 +14,7 @@ from whodirected import __version__
 from whodirected.config import EmbedConfig, TrainConfig
 from whodirected.features.backbones import block_columns, parts
 from whodirected.features.dataset import Dataset
-from whodirected.features.embed import Features, embed_dataset
+from whodirected.features.embed import Features, embed
 from whodirected.features.vectors import block_unit, centroids
 from whodirected.models.calibrate import calibrate
 from whodirected.models.heads import HeadConfig, Scaler, fit_head
@@ -142,23 +142,13 @@ def build_model(
 
 
 def embed_for_training(
-    dataset: Dataset, embed: EmbedConfig, store: str | Path, on_progress=None
+    dataset: Dataset, embed_config: EmbedConfig, store: str | Path, on_progress=None
 ) -> tuple[Features, Features | None]:
     """The dataset's features, and its style block apart when the backbone has none."""
-    features = embed_dataset(
-        dataset,
-        embed.backbone,
-        store,
-        embed.batch_size,
-        embed.device,
-        embed.max_pixels,
-        on_progress=on_progress,
-    )
+    features = embed(dataset, embed_config, store, on_progress)
     style = None
-    if "style" not in parts(embed.backbone):
-        style = embed_dataset(
-            dataset, "style", store, embed.batch_size, "cpu", embed.max_pixels, on_progress=on_progress
-        )
+    if "style" not in parts(embed_config.backbone):
+        style = embed(dataset, embed_config, store, on_progress, backbone="style")
     return features, style
 
 

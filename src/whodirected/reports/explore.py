@@ -16,7 +16,7 @@ from whodirected import _atomic as atomic
 from whodirected.config import EmbedConfig
 from whodirected.features import style
 from whodirected.features.dataset import Dataset
-from whodirected.features.embed import Features, embed_dataset
+from whodirected.features.embed import Features, embed
 from whodirected.features.images import ImageError, open_image
 
 IMBALANCE_RATIO = 2.0  # a director with fewer than 1/2 of the median frames is flagged
@@ -233,17 +233,11 @@ def write_report(
 
 
 def explore(
-    dataset: Dataset, out: str | Path, embed: EmbedConfig, store: str | Path | None = None, on_progress=None
+    dataset: Dataset, out: str | Path, config: EmbedConfig, store: str | Path | None = None, on_progress=None
 ) -> tuple[Path, list[str]]:
-    """Embed what is missing (the style block, and ``embed.backbone`` for the map), write the
+    """Embed what is missing (the style block, and ``config.backbone`` for the map), write the
     report; return its path and the imbalance warnings."""
-    store = store or dataset.store
-    style_features = embed_dataset(
-        dataset, "style", store, embed.batch_size, "cpu", embed.max_pixels, on_progress
-    )
-    map_features = embed_dataset(
-        dataset, embed.backbone, store, embed.batch_size, embed.device, embed.max_pixels, on_progress
-    )
-    return write_report(dataset, out, style_features, map_features, embed.backbone), imbalance_warnings(
-        dataset
-    )
+    style_features = embed(dataset, config, store, on_progress, backbone="style")
+    map_features = embed(dataset, config, store, on_progress)
+    path = write_report(dataset, out, style_features, map_features, config.backbone)
+    return path, imbalance_warnings(dataset)

@@ -44,7 +44,7 @@ def embed(
     """Turn frames into features, cached: a rerun computes nothing, new frames only themselves."""
     from whodirected._cli.console import EmbedProgress, print_embed_summary
     from whodirected.errors import WhodirectedError
-    from whodirected.features.embed import embed_dataset
+    from whodirected.features.embed import embed as embed_features
 
     chosen = settings(
         config, "embed", backbone=backbone, batch_size=batch_size, device=device, ray_actors=actors
@@ -53,16 +53,7 @@ def embed(
     work = runner(runner_name, address, actors=chosen.ray_actors)
     try:
         with EmbedProgress() as progress:
-            features = embed_dataset(
-                data,
-                chosen.backbone,
-                output or data.store,
-                chosen.batch_size,
-                chosen.device,
-                chosen.max_pixels,
-                on_progress=progress.update,
-                runner=work,
-            )
+            features = embed_features(data, chosen, output, progress.update, runner=work)
     except WhodirectedError as exc:
         fail(str(exc), 2)
     print_embed_summary(features.summary, features.matrix.shape[1])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from whodirected._cli.options import AddressOption, ConfigOption, RunnerOption, fail, runner, settings
+from whodirected._cli.options import AddressOption, ConfigOption, RunnerOption, err, fail, runner, settings
 from whodirected.config import ExtractConfig as D
 
 
@@ -69,7 +70,7 @@ def extract(
 ) -> None:
     """Save well-chosen frames of every film, with a manifest; reruns skip finished films."""
     from whodirected._cli.console import FilmProgress, print_extract_summary
-    from whodirected.errors import WhodirectedError
+    from whodirected.errors import DiskFull, WhodirectedError
     from whodirected.extract.library import extract_library
 
     if sum([every is not None, per_film is not None, shots]) > 1:
@@ -93,13 +94,29 @@ def extract(
         jpeg_quality=quality,
     )
     work = runner(runner_name, address, jobs)
+    signals: list[int] = []
+
+    def terminate(signum: int, frame: object) -> None:  # SIGTERM stops the run like Ctrl-C does
+        signals.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         with FilmProgress() as progress:
             summary = extract_library(
                 src, dst, chosen, jobs=jobs, on_start=progress.start, on_result=progress.advance, runner=work
             )
+    except DiskFull as exc:
+        fail(str(exc), 1)
     except WhodirectedError as exc:
         fail(str(exc), 2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_extract_summary(summary)
+    if summary.stopped == "interrupted":
+        err("stopped: the films above are done and recorded; run the same command again to finish")
+        raise typer.Exit(143 if signals else 130)
+    if summary.stopped:
+        fail(f"stopped: {summary.stopped}; the films above are done, run again once there is room", 1)
     if not summary.ok:
         raise typer.Exit(1)

@@ -42,6 +42,7 @@ def train(
     config: ConfigOption = None,
 ) -> None:
     """Fit a classifier head on cached features, calibrate "unknown director", save the model (no pickle)."""
+    from whodirected._atomic import exclusive
     from whodirected._cli.console import EmbedProgress, console, print_open_set
     from whodirected.errors import WhodirectedError
     from whodirected.models.labelled import dataset_warnings
@@ -60,15 +61,14 @@ def train(
     )
     data = load(dataset)
     try:
-        with EmbedProgress() as progress:
+        with exclusive(output.parent, "train", f".{output.name}.lock"), EmbedProgress() as progress:
             model, labelled = fit_model(data, embed_settings, chosen, features, progress.update)
+            path = model.save(output)
     except WhodirectedError as exc:
         fail(str(exc), 2)
-    warn(dataset_warnings(labelled))
-    try:
-        path = model.save(output)
     except OSError as exc:
         fail(f"{output}: cannot write the model ({exc.strerror or exc})")
+    warn(dataset_warnings(labelled))
     if plot:
         from whodirected.reports.plots import training_figure
 

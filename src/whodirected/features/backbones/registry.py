@@ -19,13 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from whodirected.config import PRECISIONS
 from whodirected.errors import BackboneError
 from whodirected.features import style
 
 
 @dataclass(frozen=True)
 class Preprocess:
-    """How a frame becomes the network's input: trim bars, resize, centre-crop, normalise."""
+    """How a frame becomes the network's input: trim bars, resize and centre-crop here, as
+    uint8 (a quarter of float32's bytes to move); normalised where the network runs."""
 
     size: int
     mean: tuple[float, float, float]
@@ -34,10 +36,10 @@ class Preprocess:
 
     @property
     def version(self) -> str:
-        return f"trim-bars-2;{self.resize}{self.size};mean{self.mean};std{self.std}"
+        return f"trim-bars-2;{self.resize}{self.size};mean{self.mean};std{self.std};device-norm"
 
     def __call__(self, image: Image.Image) -> np.ndarray:
-        """CHW float32 array."""
+        """HWC uint8 array, ``size`` x ``size`` x 3."""
         image = style.trim_bars(image.convert("RGB"))
         if self.resize == "squash":
             image = image.resize((self.size, self.size), Image.Resampling.BILINEAR)
@@ -47,9 +49,7 @@ class Preprocess:
             image = image.resize((w, h), Image.Resampling.BILINEAR)
             left, top = (w - self.size) // 2, (h - self.size) // 2
             image = image.crop((left, top, left + self.size, top + self.size))
-        pixels = np.asarray(image, dtype=np.float32) / 255.0
-        pixels = (pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(pixels.transpose(2, 0, 1))
+        return np.asarray(image, dtype=np.uint8)
 
 
 class Extractor:
@@ -60,41 +60,83 @@ class Extractor:
     version: str  # changes whenever weights or preprocessing change the features
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
+        return self.preprocessor(image)
+
+    @property
+    def preprocessor(self) -> Callable[[Image.Image], np.ndarray]:
+        """The preprocessing alone, picklable: reader processes run it without the network."""
         raise NotImplementedError
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
 
+def torch_version(name: str, weights: str, prep: Preprocess, precision: str = "fp32") -> str:
+    """What a network's features depend on: weights, preprocessing and, below fp32, precision."""
+    return f"{name};{weights};{prep.version}" + ("" if precision == "fp32" else f";{precision}")
+
+
 class TorchExtractor(Extractor):
-    """A PyTorch network plus its preprocessing and the function that pools its features."""
+    """A PyTorch network plus its preprocessing and the function that pools its features.
+
+    Batches arrive as uint8; on CUDA they go from pinned memory without blocking, are
+    normalised on the device and run channels-last, in ``precision`` (bf16 or fp16 under
+    autocast; fp32, the default, everywhere)."""
 
     def __init__(
-        self, name: str, dim: int, net, pool: Callable, prep: Preprocess, weights: str, device: str
+        self,
+        name: str,
+        dim: int,
+        net,
+        pool: Callable,
+        prep: Preprocess,
+        weights: str,
+        device: str,
+        precision: str = "fp32",
     ) -> None:
         import torch
 
-        self.name, self.dim, self.prep, self.device = name, dim, prep, device
-        self.version = f"{name};{weights};{prep.version}"
-        self.net, self.pool, self._torch = net.eval().to(device), pool, torch
+        if precision not in PRECISIONS:
+            raise BackboneError(f"precision: unknown {precision!r}; choose from {', '.join(PRECISIONS)}")
+        if precision != "fp32" and not device.startswith("cuda"):
+            raise BackboneError(f"precision: {precision} runs on a CUDA device only; on {device} use fp32")
+        self.name, self.dim, self.prep, self.device, self.precision = name, dim, prep, device, precision
+        self.version = torch_version(name, weights, prep, precision)
+        self.cuda = device.startswith("cuda")
+        net = net.eval().to(device)
+        self.net = net.to(memory_format=torch.channels_last) if self.cuda else net
+        self.pool, self._torch = pool, torch
+        shape = (1, 3, 1, 1)
+        self.mean = torch.tensor([255.0 * m for m in prep.mean], device=device).view(shape)
+        self.std = torch.tensor([255.0 * s for s in prep.std], device=device).view(shape)
 
-    def preprocess(self, image: Image.Image) -> np.ndarray:
-        return self.prep(image)
+    @property
+    def preprocessor(self) -> Preprocess:
+        return self.prep
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
-            x = torch.from_numpy(np.stack(batch)).to(self.device)
-            return self.pool(self.net, x).float().cpu().numpy().reshape(len(batch), -1)
+            x = torch.from_numpy(np.stack(batch))
+            if self.cuda:
+                x = x.pin_memory().to(self.device, non_blocking=True)
+            x = (x.permute(0, 3, 1, 2).float() - self.mean) / self.std
+            if self.cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if self.precision == "fp32":
+                out = self.pool(self.net, x)
+            else:
+                dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+                with torch.autocast("cuda", dtype=dtype):
+                    out = self.pool(self.net, x)
+            return out.float().cpu().numpy().reshape(len(batch), -1)
 
 
 class StyleExtractor(Extractor):
     """The interpretable style descriptors as a backbone."""
 
     name, dim, version = "style", len(style.NAMES), style.VERSION
-
-    def preprocess(self, image: Image.Image) -> np.ndarray:
-        return style.describe(image)
+    preprocessor = staticmethod(style.describe)
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         return np.stack(batch).astype(np.float32)
@@ -111,8 +153,18 @@ class BackboneSpec:
     weights: str  # where the weights come from
     requires: str  # the Python module that must be importable
     bundled: bool  # weights ship inside a registry package (work offline)
-    build: Callable[[str, bool], Extractor]  # (device, random_weights) -> Extractor
+    build: Callable[[str, bool, str], Extractor]  # (device, random_weights, precision) -> Extractor
     about: str = ""
+    prep: Preprocess | None = None  # None: not a network (its version is fixed)
+    weights_tag: str = ""  # the weights' name in the features' version
+
+    def version(self, random_weights: bool = False, precision: str = "fp32") -> str:
+        """The features' version, known without building the backbone (nor importing torch)."""
+        if self.prep is None:
+            return style.VERSION
+        return torch_version(
+            self.name, "random" if random_weights else self.weights_tag, self.prep, precision
+        )
 
     def available(self) -> bool:
         """True when the package is installed (weights of hub backbones may still need a download)."""
@@ -159,7 +211,9 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def create(name: str, device: str | None = None, random_weights: bool = False) -> Extractor:
+def create(
+    name: str, device: str | None = None, random_weights: bool = False, precision: str = "fp32"
+) -> Extractor:
     """Build the single backbone ``name`` (``random_weights``: no download, for tests)."""
     (single,) = parts(name) if "+" not in name else (None,)
     if single is None:
@@ -169,11 +223,11 @@ def create(name: str, device: str | None = None, random_weights: bool = False) -
         raise BackboneError(
             f"backbone {single} needs the Python package '{spec.requires}' (weights: {spec.weights})"
         )
-    if spec.name != "style" and "OMP_NUM_THREADS" not in os.environ:  # Ray workers get their share
+    if spec.prep is not None and "OMP_NUM_THREADS" not in os.environ:  # Ray workers get their share
         import torch
 
         torch.set_num_threads(max(1, os.cpu_count() or 1))
-    return spec.build(device or ("cpu" if spec.name == "style" else default_device()), random_weights)
+    return spec.build(device or ("cpu" if spec.prep is None else default_device()), random_weights, precision)
 
 
 register(
@@ -185,7 +239,7 @@ register(
         "none: computed",
         "cv2",
         True,
-        lambda device, random_weights: StyleExtractor(),
+        lambda device, random_weights, precision: StyleExtractor(),
         about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
     )
 )
