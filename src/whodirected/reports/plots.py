@@ -16,19 +16,18 @@ def training_figure(history: dict[str, list[float]], path: str | Path, head: str
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    if history.get("C"):
-        ax.plot(history["C"], history["cv_balanced_accuracy"], "o-")
+    curves = (  # setting, score, axis labels
+        ("C", "cv_balanced_accuracy", "C (inverse regularisation)", "held-out CV balanced accuracy"),
+        ("temperature", "cv_log_loss", "temperature (softmax sharpness)", "held-out log-loss"),
+    )
+    tuned = next((c for c in curves if history.get(c[0])), None)
+    if tuned:
+        setting, score, xlabel, ylabel = tuned
+        ax.plot(history[setting], history[score], "o-")
         ax.set_xscale("log")
-        ax.set_xlabel("C (inverse regularisation)")
-        ax.set_ylabel("held-out CV balanced accuracy")
-        ax.axvline(history["chosen_C"][0], ls="--", color="grey", label="chosen")
-        ax.legend()
-    elif history.get("temperature"):
-        ax.plot(history["temperature"], history["cv_log_loss"], "o-")
-        ax.set_xscale("log")
-        ax.set_xlabel("temperature (softmax sharpness)")
-        ax.set_ylabel("held-out log-loss")
-        ax.axvline(history["chosen_temperature"][0], ls="--", color="grey", label="chosen")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.axvline(history[f"chosen_{setting}"][0], ls="--", color="grey", label="chosen")
         ax.legend()
     elif "loss" in history:
         for name, values in history.items():
