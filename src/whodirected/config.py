@@ -88,7 +88,9 @@ class EmbedConfig:
     backbone: str = "efficientnet-lite0"  # benchmarks/real.py: the style block helps only on the demo
     batch_size: int = 0  # frames per forward pass; 0: 32 on a CPU, 256 on CUDA
     device: str | None = None  # None: "cuda" when available, else "cpu"
-    precision: str = "fp32"  # fp32, or bf16 / fp16 on CUDA (features within about 5e-2 of the largest fp32 one)
+    precision: str = (
+        "fp32"  # fp32, or bf16 / fp16 on CUDA (features within about 5e-2 of the largest fp32 one)
+    )
     workers: int = 0  # threads reading and preprocessing images; 0: one per CPU
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
     ray_actors: int = 0  # with --runner ray: backbone copies working at once (0: one per cluster CPU)
