@@ -26,14 +26,15 @@ console = Console(stderr=True, soft_wrap=True)  # one line per message, also in 
 
 
 class FilmProgress:
-    """A bar over films with a running frame count; failures print one line each above it."""
+    """A bar over video files (a film may have several) with a running frame count; failures
+    print one line each above it."""
 
     def __init__(self) -> None:
         self._progress = Progress(
             TextColumn("[bold]extract"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("films · {task.fields[frames]} frames"),
+            TextColumn("files · {task.fields[frames]} frames"),
             TimeElapsedColumn(),
             console=console,
             transient=True,  # the summary table follows; a refused run leaves no empty bar

@@ -141,10 +141,14 @@ def process_film(source: FilmSource, dst: str | Path, config: ExtractConfig, thr
 
 @dataclass
 class DirectorSummary:
-    films: int = 0
+    titles: set[str] = field(default_factory=set)  # a film in several files counts once
     frames: int = 0
     failed: int = 0
     skipped: Counter = field(default_factory=Counter)
+
+    @property
+    def films(self) -> int:
+        return len(self.titles)
 
 
 @dataclass
@@ -255,7 +259,7 @@ def _count(result: FilmResult, directors: dict, records: list, errors: list) -> 
         errors.append(result.error or f"{result.source.path}: failed")
         return 0
     records.append(result.record)
-    summary.films += 1
+    summary.titles.add(result.record.film)
     summary.frames += len(result.record.rows)
     summary.skipped.update(result.record.skipped)
     return int(result.reused)
