@@ -119,10 +119,6 @@ def _plots(report: dict, out: Path) -> list[str]:
     return names
 
 
-def _cell(value: float | None) -> str:
-    return "not measurable" if value is None else f"{value:.3f}"
-
-
 def write_report(report: dict, out: str | Path) -> Path:
     """``report.json``, ``report.html`` and the plots as PNG in folder ``out``."""
     out = Path(out)
