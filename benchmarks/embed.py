@@ -24,7 +24,8 @@ from _common import CACHE
 from PIL import Image
 
 from whodirected.config import EmbedConfig
-from whodirected.features.backbones import create
+from whodirected.features.backbones import create, registry
+from whodirected.features.backbones.registry import CPU_CHUNK
 from whodirected.features.dataset import Dataset, load_dataset
 from whodirected.features.embed import STAT_INDEX, FeatureStore, embed_dataset, file_key
 from whodirected.features.style import describe
@@ -122,6 +123,13 @@ def main() -> None:
         f"{n} frames ({pictures[0].size[0]}x{pictures[0].size[1]} JPEG), backbone {args.backbone} on {fp32.device}, "
         f"batch {batch}, {args.workers or os.cpu_count()} reader threads, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
+    if not fp32.device.startswith("cuda"):  # why a CPU runs registry.CPU_CHUNK frames per pass
+        sweep = []
+        for chunk in (1, 2, 4, 8, 16, 32):
+            registry.CPU_CHUNK = chunk
+            sweep.append(f"{chunk}: {rate(lambda: fp32.embed(ready), batch, 2.0):.0f}")
+        registry.CPU_CHUNK = CPU_CHUNK
+        print(f"raw forward by frames per pass (frames/s):    {', '.join(sweep)}; used: {CPU_CHUNK}")
     raw = rate(lambda: fp32.embed(ready), batch)
     print(f"raw forward, uint8 batches in memory, fp32:   {raw:8.1f} frames/s  (the limit)")
     if args.precision != "fp32":

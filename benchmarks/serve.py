@@ -3,7 +3,11 @@ and 16 concurrent clients, against a real ``whodirected serve`` process, beside 
 back-to-back warm ``Model.predict`` calls measured in the same run. The load generator is this
 process (threads); the CPU it used is printed with each line.
 
-    python benchmarks/serve.py [--requests 48]
+Each client opens its connection and sends one untimed request before the timing starts, and
+every level runs at least 8 rounds of requests per client, so neither connecting nor the first
+convoy of a level is what gets measured.
+
+    python benchmarks/serve.py [--requests 64]
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from whodirected.models.model import Model
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=48, help="requests per concurrency level")
+    parser.add_argument(
+        "--requests", type=int, default=64, help="requests per level (at least 8 per client)"
+    )
     parser.add_argument(
         "--max-batch", type=int, default=None, help="[serve] max_batch (default: the config's)"
     )
@@ -78,15 +84,23 @@ def main() -> None:
             f"{'clients':>8} {'req/s':>8} {'of warm':>8} {'p50 ms':>8} {'p95 ms':>8} {'load-generator cores':>21}"
         )
         for clients in (1, 4, 16):
+            requests = max(args.requests, 8 * clients)
             with ThreadPoolExecutor(max_workers=clients) as pool:
+                everyone = threading.Barrier(clients)  # each thread connects and warms up once
+
+                def warm_up(i: int, everyone: threading.Barrier = everyone) -> None:
+                    one(i)
+                    everyone.wait()
+
+                list(pool.map(warm_up, range(clients)))
                 cpu = resource.getrusage(resource.RUSAGE_SELF)
                 start = time.perf_counter()
-                latencies = list(pool.map(one, range(args.requests)))
+                latencies = list(pool.map(one, range(requests)))
                 wall = time.perf_counter() - start
                 after = resource.getrusage(resource.RUSAGE_SELF)
             used = (after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime) / wall
             p50, p95 = np.percentile(latencies, [50, 95]) * 1000
-            rate = args.requests / wall
+            rate = requests / wall
             print(f"{clients:>8} {rate:>8.1f} {rate * warm:>8.0%} {p50:>8.1f} {p95:>8.1f} {used:>21.2f}")
     finally:
         server.terminate()

@@ -28,6 +28,28 @@ def test_bundled_default_uses_pretrained_weights() -> None:
     assert not np.allclose(pretrained, random)
 
 
+@pytest.mark.parametrize("name", ["efficientnet-lite0", "efficientnet-lite0-stats"])
+def test_the_fast_cpu_path_gives_the_plain_networks_features(name: str) -> None:
+    """BatchNorm folded into the convolutions, channels-last, 4 frames a pass: the same features
+    as the network as published, run channels-first in one pass."""
+    import torch
+
+    from whodirected.features.backbones import efficientnet
+
+    extractor = create(name)
+    rng = np.random.default_rng(1)
+    batch = [
+        extractor.preprocess(Image.fromarray(rng.integers(0, 255, (216, 384, 3), dtype=np.uint8)))
+        for _ in range(6)
+    ]
+    plain = efficientnet._network(0, random_weights=False).eval()
+    x = (torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float() - extractor.mean) / extractor.std
+    pool = efficientnet._pooled if name == "efficientnet-lite0" else efficientnet._channel_stats
+    with torch.inference_mode():
+        expected = pool(plain, x).numpy()
+    np.testing.assert_allclose(extractor.embed(batch), expected, rtol=1e-4, atol=1e-4)
+
+
 def test_unknown_and_undownloadable_backbones_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BackboneError, match="unknown backbone nope"):
         parts("style+nope")

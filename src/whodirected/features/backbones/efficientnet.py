@@ -34,6 +34,36 @@ def _network(variant: int, random_weights: bool):
         return EfficientNet.from_pretrained(name, weights_path=model_file)
 
 
+def _fused(net):
+    """The same network, faster at inference: each BatchNorm folded into the convolution before
+    it, symmetric "same" padding done by the convolution itself rather than a separate pad, and
+    ReLU6 in place. Features agree with the unfused network to float rounding (tested)."""
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    def fold(owner, conv: str, bn: str) -> None:
+        fused = fuse_conv_bn_eval(getattr(owner, conv).eval(), getattr(owner, bn).eval())
+        pad = getattr(fused, "static_padding", None)
+        if isinstance(pad, nn.ZeroPad2d):
+            left, right, top, bottom = pad.padding
+            if left == right and top == bottom:
+                fused.padding, fused.static_padding = (top, left), nn.Identity()
+        setattr(owner, conv, fused)
+        setattr(owner, bn, nn.Identity())
+
+    fold(net, "_conv_stem", "_bn0")
+    fold(net, "_conv_head", "_bn1")
+    for block in net._blocks:
+        if hasattr(block, "_expand_conv"):
+            fold(block, "_expand_conv", "_bn0")
+        fold(block, "_depthwise_conv", "_bn1")
+        fold(block, "_project_conv", "_bn2")
+    for module in net.modules():
+        if isinstance(module, nn.ReLU6):
+            module.inplace = True
+    return net
+
+
 def _pooled(net, x):
     return net._avg_pooling(net.extract_features(x)).flatten(1)
 
@@ -58,7 +88,7 @@ def _channel_stats(net, x):
 def _builder(name: str, variant: int, dim: int, pool: Callable) -> Callable[[str, bool, str], Extractor]:
     def build(device: str, random_weights: bool, precision: str) -> Extractor:
         weights = "random" if random_weights else "imagenet"
-        net = _network(variant, random_weights)
+        net = _fused(_network(variant, random_weights).eval())
         return TorchExtractor(
             name, dim, net, pool, _prep(REGISTRY[name].input_size), weights, device, precision
         )
