@@ -25,13 +25,17 @@ def encode(
     codec: str = "libx264",
     sar: Fraction | None = None,
     gop: int | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Path:
-    """Encode RGB frames (a list, or a function of the frame index) into a real video file."""
+    """Encode RGB frames (a list, or a function of the frame index) into a real video file,
+    with container ``tags`` (Matroska tags; MP4/QuickTime metadata atoms)."""
     count = len(frames) if count is None else count  # type: ignore[arg-type]
     first = frames(0) if callable(frames) else frames[0]
     height, width = first.shape[:2]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
+    options = {"movflags": "use_metadata_tags"} if tags and path.suffix in (".mp4", ".mov") else {}
+    with av.open(str(path), mode="w", options=options) as container:
+        container.metadata.update(tags or {})
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if sar is not None:

@@ -25,13 +25,26 @@ else:  # pragma: no cover
 
 SamplingMode = Literal["every", "per-film", "shots"]
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv")
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".gif")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 HEADS = ("centroid", "logistic", "mlp", "sgd-linear")  # classifier heads (whodirected.models.heads)
 SCALINGS = ("shrunk", "standard", "none")  # feature scalings before the head
 PRECISIONS = ("fp32", "bf16", "fp16")  # network precisions (half ones on CUDA only)
 RUNNERS = ("local", "ray")  # where extract and embed run: this machine, or a Ray cluster
 MAX_PIXELS = 60_000_000  # images larger than this are refused before decoding
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """How a library's films and their directors are found (``scan`` and ``extract``)."""
+
+    directors: str | None = None  # a title,year,director CSV or a folder of IMDb TSV files: the last source
+    extras: bool = False  # keep trailers, samples, featurettes and other extras as films
+
+    def validate(self) -> LibraryConfig:
+        if self.directors is not None and not Path(self.directors).exists():
+            raise ValueError(f"directors: {self.directors}: no such file or folder")
+        return self
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,7 @@ class ServeConfig:
 class Config:
     """All settings of all steps."""
 
+    library: LibraryConfig = field(default_factory=LibraryConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -19,10 +19,12 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # kept out of start-up: `whodirected predict` needs none of them
     from whodirected.extract.library import ExtractSummary, FilmResult
+    from whodirected.extract.sources import Library
     from whodirected.features.embed import EmbedSummary
     from whodirected.models.calibrate import OpenSet
 
-console = Console(stderr=True, soft_wrap=True)  # one line per message, also in logs
+console = Console(stderr=True, soft_wrap=True)  # progress and diagnostics; one line per message
+out = Console(soft_wrap=True)  # results: standard output
 
 
 class FilmProgress:
@@ -81,15 +83,42 @@ def print_extract_summary(summary: ExtractSummary) -> None:
             *(str(row.skipped.get(f, 0)) for f in FILTERS),
             f"[red]{row.failed}[/]" if row.failed else "0",
         )
-    console.print(table)
+    out.print(table)
+    for line in summary.left_out:
+        console.print(f"[dim]left out:[/] {line}", highlight=False)
     for problem in summary.problems:
         console.print(f"[yellow]warning:[/] {problem}", highlight=False)
-    reused = f" ({summary.reused} films up to date, not redone)" if summary.reused else ""
-    console.print(f"{summary.frames} frames → {summary.manifest}{reused}", highlight=False)
+    reused = f" ({summary.reused} files up to date, not redone)" if summary.reused else ""
+    out.print(f"{summary.frames} frames → {summary.manifest}{reused}", highlight=False)
     if summary.errors:
         console.print(f"[red]{len(summary.errors)} film(s) failed:[/]", highlight=False)
         for error in summary.errors:
             console.print(f"  {error}", highlight=False)
+
+
+def print_scan_summary(library: Library, seconds: float, output: Path | None) -> None:
+    """Films found, by where their director came from; what is left out, and why (stderr:
+    the CSV itself may be on standard output)."""
+    from collections import Counter
+
+    films = {f.film: f for f in library.films}
+    sources = Counter(f.label_source for f in films.values() if f.director)
+    directors = {f.director for f in films.values() if f.director}
+    console.print(
+        f"{len(films)} films ({len(library.films)} files) in {seconds:.2f} s: "
+        f"{sum(sources.values())} with one director ({len(directors)} directors)"
+        + (f", from {', '.join(f'{source} {n}' for source, n in sources.most_common())}" if sources else ""),
+        highlight=False,
+    )
+    for line in library.left_out():
+        console.print(f"[dim]left out:[/] {line}", highlight=False)
+    for problem in library.problems:
+        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+    if output is not None:
+        console.print(
+            f"library CSV → {output}; check or edit it, then: whodirected extract {output} FRAMES",
+            highlight=False,
+        )
 
 
 class EmbedProgress:

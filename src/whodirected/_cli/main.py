@@ -14,6 +14,7 @@ from whodirected._cli.commands.evaluate import evaluate
 from whodirected._cli.commands.explore import explore
 from whodirected._cli.commands.extract import extract
 from whodirected._cli.commands.predict import predict
+from whodirected._cli.commands.scan import scan
 from whodirected._cli.commands.serve import serve
 from whodirected._cli.commands.train import train
 
@@ -41,7 +42,7 @@ def _main(
     """Recognise a film's director from a screenshot."""
 
 
-for command in (extract, backbones, embed, explore, train, evaluate, predict, serve):
+for command in (scan, extract, backbones, embed, explore, train, evaluate, predict, serve):
     app.command()(command)
 app.command("demo-library")(demo_library)
 

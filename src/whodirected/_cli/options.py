@@ -8,7 +8,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from whodirected.config import HEADS, RUNNERS, EmbedConfig, TrainConfig
+from whodirected.config import HEADS, RUNNERS, EmbedConfig, LibraryConfig, TrainConfig
 
 # settings whose flag is not simply --name-with-dashes
 FLAG_OF = {"jpeg_quality": "--quality", "drop_duplicates": "--keep-duplicates", "ray_actors": "--actors"}
@@ -62,6 +62,21 @@ HiddenOption = Annotated[
 ]
 SeedOption = Annotated[int | None, typer.Option(help=f"Random seed (default {TrainConfig.seed}).")]
 DeviceOption = Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")]
+DirectorsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--directors",
+        help="Where directors come from when a film's NFO and tags name none: a CSV title,year,director, "
+        "or a folder of IMDb's title.basics, title.crew and name.basics TSV files (default: none).",
+    ),
+]
+ExtrasOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--extras/--no-extras",
+        help=f"Keep trailers, samples and other extras as films (default: {'keep' if LibraryConfig.extras else 'skip'}).",
+    ),
+]
 ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model folder from `whodirected train`.")]
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from PIL import Image
 
 from whodirected import _atomic as atomic
-from whodirected.config import ExtractConfig
+from whodirected.config import ExtractConfig, LibraryConfig
 from whodirected.errors import DiskFull
 from whodirected.extract import manifest, sampling
 from whodirected.extract.filters import FILTERS, DuplicateFilter, rejection
 from whodirected.extract.manifest import FilmRecord
-from whodirected.extract.sources import FilmSource, LibraryError, content_hash, discover
+from whodirected.extract.sources import FilmSource, Library, LibraryError, content_hash, scan
 from whodirected.extract.video import Video, VideoError
 from whodirected.runners import Runner
 from whodirected.runners.local import LocalRunner
@@ -82,6 +82,7 @@ def extract_film(
                 {
                     "director": source.director,
                     "film": source.film,
+                    "label_source": source.label_source,
                     "frame_path": path.relative_to(dst).as_posix(),
                     "timestamp": frame.target,
                     "frame_time": round(frame.time, 6),
@@ -161,6 +162,7 @@ class ExtractSummary:
     problems: list[str]
     reused: int = 0
     stopped: str | None = None  # why the run stopped early: "interrupted", or the disk-full line
+    left_out: list[str] = field(default_factory=list)  # found, not used: no one director, TV, extras
 
     @property
     def frames(self) -> int:
@@ -189,34 +191,46 @@ def extract_library(
     on_result: Callable[[FilmResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     runner: Runner | None = None,
+    library: LibraryConfig | None = None,
 ) -> ExtractSummary:
     """Extract every film of the library at ``src`` into ``dst``; return the summary.
 
-    ``on_start(n_films)`` and ``on_result(result)`` let a caller show progress. ``runner``
+    ``src`` is a library folder or CSV (:func:`~whodirected.extract.sources.discover`, with
+    ``library``'s settings); films without exactly one director are left out, a line each.
+    ``on_start(n_files)`` and ``on_result(result)`` let a caller show progress. ``runner``
     maps :func:`process_film` over the films (default: this machine, ``jobs`` processes;
     see :mod:`whodirected.runners`); this process writes the manifest.
     """
     runner = runner or LocalRunner(jobs)
     src, dst = Path(src), Path(dst)
     check_paths(src, dst)
+    found = scan(src, library)
     with atomic.exclusive(dst, "extract"):
-        return _extract(src, dst, config, runner, on_result, on_start)
+        return _extract(found, src, dst, config, runner, on_result, on_start)
 
 
-def _extract(src, dst, config, runner, on_result, on_start) -> ExtractSummary:
+def _extract(library: Library, src, dst, config, runner, on_result, on_start) -> ExtractSummary:
     config = (config or ExtractConfig()).validate()
-    library = discover(src)
+    films = library.labelled
     if not library.films:
-        raise LibraryError(f"{src}: no video files found (expected <root>/<Director>/<film file>)")
+        raise LibraryError(
+            f"{src}: no video files found (expected <root>/<Director>/<film file>, a media centre's "
+            "<Title (Year)>/ folders, or a CSV path,director)"
+        )
+    if not films:
+        raise LibraryError(
+            f"{src}: none of its {len(library.films)} video files has a single known director; "
+            "`whodirected scan` lists them, --directors names them"
+        )
     dst.mkdir(parents=True, exist_ok=True)
     if on_start:
-        on_start(len(library.films))
+        on_start(len(films))
     directors: dict[str, DirectorSummary] = {}
     records: list[FilmRecord] = []
     errors: list[str] = []
     reused = 0
     stopped = None
-    results = runner.map(partial(process_film, dst=dst, config=config), library.films)
+    results = runner.map(partial(process_film, dst=dst, config=config), films)
     try:
         for result in results:
             if not isinstance(result, FilmResult):  # the runner lost the film (a worker kept dying)
@@ -239,7 +253,8 @@ def _extract(src, dst, config, runner, on_result, on_start) -> ExtractSummary:
             raise DiskFull(
                 disk_full(dst) + "; finished films are recorded, rerun once there is room"
             ) from None
-    return ExtractSummary(path, dict(sorted(directors.items())), errors, library.problems, reused, stopped)
+    directors = dict(sorted(directors.items()))
+    return ExtractSummary(path, directors, errors, library.problems, reused, stopped, library.left_out())
 
 
 def disk_full(dst: Path) -> str:

@@ -23,6 +23,7 @@ STATE_DIR = ".whodirected"
 COLUMNS = [
     "director",
     "film",
+    "label_source",  # where the director came from: folder, csv, nfo, tags, map:<file>, imdb
     "frame_path",  # relative to the manifest's folder
     "timestamp",  # requested time in seconds
     "frame_time",  # presentation time of the decoded frame, in seconds

@@ -1,79 +1,327 @@
-"""Finding the films of a library: ``<root>/<Director>/<film>``, ``<root>/<Director>/<Film>/<part>``,
-or a CSV listing ``path,director[,film]``."""
+"""Finding the films of a library, and who directed each.
+
+Layouts, mixed freely under one root:
+
+- ``<root>/<Director>/<film file>`` and ``<root>/<Director>/<Film>/<part files>``: the director
+  is the folder's name (label source ``folder``);
+- a media centre's library, as Kodi, Jellyfin, Emby and Plex keep it: ``<root>/<Title (Year)>/``
+  with the video inside, or loose ``Title (Year).mkv`` files. The director comes from, in this
+  order: the film's NFO file (``nfo``), the video's container tags (``tags``), then the user's
+  ``--directors`` file (``map:<file>`` or ``imdb``). A root folder that holds such film folders
+  (``Movies/``) is walked the same way;
+- a CSV listing ``path,director[,film]``, such as the one ``whodirected scan`` writes (``csv``,
+  or the label source the scan recorded).
+
+A film is its folder or its file: parts (``CD1``, ``part2``, ``- pt1``) and editions join it.
+Extras (``trailers/``, ``-trailer``, samples...) are left out unless asked for, and TV show
+folders are skipped with one line. A film with two or more directors is *co-directed*: listed,
+never silently given to the first, and left out of training until one director is chosen in
+the scan's CSV.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+import io
+import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from whodirected.config import VIDEO_EXTENSIONS
+from whodirected.config import VIDEO_EXTENSIONS, LibraryConfig
 from whodirected.errors import LibraryError
+from whodirected.extract.metadata import (
+    CO_DIRECTOR_SEPARATOR,
+    DirectorMap,
+    FilmInfo,
+    MetadataError,
+    container_tags,
+    parse_year,
+    read_nfo,
+    split_names,
+)
 
 _HASH_CHUNK = 1 << 20  # bytes read at each of the sampled places of a large file
 _FULL_HASH_LIMIT = 64 << 20  # files up to this size are hashed whole
 
+TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*\((?P<year>(?:1[89]|2[01])\d\d)\)")  # "Title (1999) ..."
+PART = re.compile(r"(?:^|[\s._-])(?:cd|dvd|part|pt|disc|disk)[\s._-]*\d{1,2}$", re.IGNORECASE)
+EXTRA_FOLDERS = {
+    "behind the scenes", "deleted scenes", "featurettes", "interviews", "scenes", "shorts",
+    "trailers", "other", "extras", "specials", "samples", "sample", "bonus", "clips",
+}  # fmt: skip
+EXTRA_SUFFIX = re.compile(
+    r"[-._ ](trailer|sample|behindthescenes|deleted|deletedscene|featurette|interview|scene|short|"
+    r"clip|other|extra)\d*$",
+    re.IGNORECASE,
+)
+EPISODE = re.compile(r"[Ss]\d{1,2}[ ._-]?[Ee]\d{1,3}|\b\d{1,2}x\d{2}\b")
+SEASON = re.compile(r"^(season[ ._-]*\d+|specials)$", re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class FilmSource:
-    """One video file to extract: a whole film, or one part of a film."""
+    """One video file to extract: a whole film, or one part of a film. ``directors`` holds
+    every director found; ``director`` is set only when there is exactly one."""
 
     director: str
     film: str
     path: Path
+    label_source: str = "folder"  # where the director came from: folder, csv, nfo, tags, map:..., imdb
+    year: int | None = None
+    directors: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:
         """Prefix of this file's frame names: the film for a one-file film, else the part."""
         return self.path.stem
 
+    @property
+    def status(self) -> str:
+        """``ok``, ``no director`` or ``co-directed``."""
+        if self.director:
+            return "ok"
+        return "co-directed" if len(self.directors) > 1 else "no director"
+
 
 @dataclass
 class Library:
-    """What discovery found: the films, and the problems worth one line each."""
+    """What discovery found: every film file (those without one director included), and the
+    problems worth one line each."""
 
     films: list[FilmSource]
     problems: list[str]
+    extras: int = 0  # extras (trailers, samples...) left out
+    tv_shows: list[str] = field(default_factory=list)
+
+    @property
+    def labelled(self) -> list[FilmSource]:
+        """The files of films with exactly one director: what ``extract`` extracts."""
+        return [f for f in self.films if f.director]
+
+    def left_out(self) -> list[str]:
+        """One line per film that ``extract`` leaves out for want of one director, per TV show
+        folder, and one for the extras: what was found and is not used, not a failure."""
+        lines = [
+            f"{show}: a TV show folder; skipped (whodirected learns from films)" for show in self.tv_shows
+        ]
+        if self.extras:
+            lines.append(
+                f"{self.extras} extras (trailers, samples, featurettes...) skipped; --extras keeps them"
+            )
+        films = {f.film: f for f in self.films if f.status != "ok"}  # a film's parts give one line
+        for f in films.values():
+            if f.status == "co-directed":
+                names = CO_DIRECTOR_SEPARATOR.join(f.directors)
+                lines.append(
+                    f"{f.film}: co-directed ({names}); left out until one director is chosen in the library CSV"
+                )
+            else:
+                lines.append(
+                    f"{f.film}: no director found; left out (name one in the library CSV, or give --directors)"
+                )
+        return lines
+
+    def to_csv(self) -> str:
+        """The library manifest ``whodirected scan`` writes and ``extract`` reads back: one row
+        per file, ``path,director,film,year,label_source,status``; several directors are joined
+        with "; "."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["path", "director", "film", "year", "label_source", "status"])
+        for f in sorted(self.films, key=lambda f: (f.film.casefold(), str(f.path))):
+            director = f.director or CO_DIRECTOR_SEPARATOR.join(f.directors)
+            label = f.label_source if f.directors else ""
+            writer.writerow([f.path, director, f.film, f.year or "", label, f.status])
+        return out.getvalue()
 
 
-def _is_video(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith(".")
+def _is_video(entry: os.DirEntry | Path) -> bool:
+    name = entry.name
+    return (
+        not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS and entry.is_file()
+    )
 
 
-def _listdir(folder: Path, problems: list[str]) -> list[Path]:
+def _entries(folder: Path, problems: list[str]) -> list[os.DirEntry]:
     try:
-        return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        with os.scandir(folder) as found:
+            return sorted((e for e in found if not e.name.startswith(".")), key=lambda e: e.name)
     except OSError as exc:
         problems.append(f"{folder}: cannot read folder ({exc.strerror or exc})")
         return []
 
 
-def discover(src: str | Path) -> Library:
-    """Find the films under a library folder or listed in a CSV file."""
+def film_name(stem: str) -> str:
+    """A file's film: its name without a part marker (``Heat (1995) - part1`` -> ``Heat (1995)``)."""
+    return PART.sub("", stem).rstrip(" ._-") or stem
+
+
+def is_extra(name: str) -> bool:
+    """Whether a file or folder name is an extra: ``trailers/``, ``Heat-trailer.mkv``, ``sample.mkv``."""
+    stem = os.path.splitext(name)[0] if "." in name[-6:] else name
+    lowered = stem.casefold()
+    return lowered in EXTRA_FOLDERS or lowered in ("trailer", "sample") or bool(EXTRA_SUFFIX.search(stem))
+
+
+def title_and_year(name: str) -> tuple[str, int | None]:
+    """``("Heat", 1995)`` from ``"Heat (1995) [imdbid-tt0113277]"``; the name itself otherwise."""
+    found = TITLE_YEAR.match(name)
+    return (found.group("title").strip(), int(found.group("year"))) if found else (name.strip(), None)
+
+
+def scan(src: str | Path, config: LibraryConfig | None = None) -> Library:
+    """The films of the library at ``src`` and who directed each: what ``extract`` would do."""
+    config = (config or LibraryConfig()).validate()
+    directors = DirectorMap.load(config.directors) if config.directors else None
+    return discover(src, directors, config.extras)
+
+
+def discover(src: str | Path, directors: DirectorMap | None = None, extras: bool = False) -> Library:
+    """Find the films under a library folder or listed in a CSV file (see the module's text).
+    ``directors`` is the last source of directors; ``extras`` keeps trailers and the like."""
     src = Path(src)
     if not src.exists():
         raise LibraryError(f"{src}: no such file or folder")
     if src.is_file():
         return _from_csv(src)
-    films: list[FilmSource] = []
-    problems: list[str] = []
-    for director_dir in _listdir(src, problems):
-        if not director_dir.is_dir():
-            continue
+    walk = _Walk(directors, extras)
+    walk.root(src)
+    return Library(walk.films, walk.problems, walk.extras, walk.tv_shows)
+
+
+@dataclass
+class _Walk:
+    directors: DirectorMap | None
+    keep_extras: bool
+    films: list[FilmSource] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    extras: int = 0
+    tv_shows: list[str] = field(default_factory=list)
+
+    def root(self, folder: Path) -> None:
+        entries = _entries(folder, self.problems)
+        self._loose_files(folder, entries)
+        for entry in entries:
+            if not entry.is_dir():
+                continue
+            path = Path(entry.path)
+            children = _entries(path, self.problems)
+            if self._tv_show(path, children):
+                continue
+            if _film_folder(path, children):
+                self._film_folder(path, children)
+            elif any(_film_folder(Path(c.path), _entries(Path(c.path), [])) for c in children if c.is_dir()):
+                self.root(path)  # a collection of film folders ("Movies/"): walked the same way
+            else:
+                self._director_folder(path, children)
+
+    def _tv_show(self, path: Path, children: list[os.DirEntry]) -> bool:
+        names = {c.name.casefold() for c in children}
+        if (
+            "tvshow.nfo" in names
+            or any(SEASON.match(c.name) for c in children if c.is_dir())
+            or (sum(1 for c in children if _is_video(c) and EPISODE.search(c.name)) >= 2)
+        ):
+            self.tv_shows.append(str(path))
+            return True
+        return False
+
+    def _keep(self, name: str) -> bool:
+        if self.keep_extras or not is_extra(name):
+            return True
+        self.extras += 1
+        return False
+
+    def _director_folder(self, folder: Path, children: list[os.DirEntry]) -> None:
+        """``<Director>/<film file>`` and ``<Director>/<Film>/<part files>``."""
         found = 0
-        for entry in _listdir(director_dir, problems):
-            if _is_video(entry):
-                films.append(FilmSource(director_dir.name, entry.stem, entry))
+        for entry in children:
+            if _is_video(entry) and self._keep(entry.name):
+                film = film_name(os.path.splitext(entry.name)[0])
+                self._add(Path(entry.path), film, FilmInfo(directors=(folder.name,)), "folder")
                 found += 1
-            elif entry.is_dir():
-                for part in _listdir(entry, problems):
-                    if _is_video(part):
-                        films.append(FilmSource(director_dir.name, entry.name, part))
+            elif entry.is_dir() and self._keep(entry.name):
+                for part in _entries(Path(entry.path), self.problems):
+                    if _is_video(part) and self._keep(part.name):
+                        self._add(Path(part.path), entry.name, FilmInfo(directors=(folder.name,)), "folder")
                         found += 1
         if not found:
-            problems.append(f"{director_dir}: director folder has no video files")
-    return Library(films, problems)
+            self.problems.append(f"{folder}: director folder has no video files")
+
+    def _loose_files(self, folder: Path, entries: list[os.DirEntry]) -> None:
+        """``Title (Year).mkv`` and ``Title (Year) - part1.mkv`` straight in a library folder."""
+        groups: dict[str, list[Path]] = {}
+        for entry in entries:
+            if _is_video(entry) and self._keep(entry.name):
+                groups.setdefault(film_name(os.path.splitext(entry.name)[0]), []).append(Path(entry.path))
+        for name, files in groups.items():
+            nfos = [f.with_suffix(".nfo") for f in files]
+            self._media_film(name, files, [n for n in nfos if n.is_file()])
+
+    def _film_folder(self, folder: Path, children: list[os.DirEntry]) -> None:
+        files: list[Path] = []
+        for entry in children:
+            if _is_video(entry) and self._keep(entry.name):
+                files.append(Path(entry.path))
+            elif entry.is_dir() and (PART.search(" " + entry.name) or is_extra(entry.name)):  # CD1/, trailers/
+                videos = [Path(p.path) for p in _entries(Path(entry.path), self.problems) if _is_video(p)]
+                if self.keep_extras or not is_extra(entry.name):
+                    files += videos
+                else:
+                    self.extras += len(videos)
+        names = {c.name for c in children}
+        nfos = [folder / "movie.nfo"] if "movie.nfo" in names else []
+        nfos += [folder / f"{f.stem}.nfo" for f in files if f"{f.stem}.nfo" in names]
+        if files:
+            self._media_film(folder.name, files, nfos)
+        elif not nfos:
+            self.problems.append(f"{folder}: no video files")
+
+    def _media_film(self, name: str, files: list[Path], nfos: list[Path]) -> None:
+        """A media centre's film: its director from the NFO, then tags, then the user's map."""
+        title, year = title_and_year(name)
+        info, source = FilmInfo(), ""
+        for nfo in nfos:
+            try:
+                info = read_nfo(nfo)
+            except MetadataError as exc:
+                self.problems.append(f"{exc}; its director is looked for elsewhere")
+                continue
+            if info.directors:
+                source = "nfo"
+                break
+        title, year = info.title or title, info.year or year
+        if not info.directors:
+            try:
+                tags = container_tags(files[0])
+            except MetadataError as exc:
+                tags = FilmInfo()
+                self.problems.append(str(exc))
+            if tags.directors:
+                info, source = tags, "tags"
+            year = year or tags.year
+        if not info.directors and self.directors is not None:
+            found = self.directors.lookup(title, year)
+            if found:
+                info, source = FilmInfo(title, year, found), self.directors.source
+        for path in sorted(files):
+            self._add(path, name, FilmInfo(title, year, info.directors), source)
+
+    def _add(self, path: Path, film: str, info: FilmInfo, source: str) -> None:
+        director = info.directors[0] if len(info.directors) == 1 else ""
+        self.films.append(FilmSource(director, film, path, source, info.year, info.directors))
+
+
+def _film_folder(folder: Path, children: list[os.DirEntry]) -> bool:
+    """A media centre's film folder: an NFO beside a video, or a ``Title (Year)`` name."""
+    has_video = any(_is_video(c) for c in children)
+    if "movie.nfo" in {c.name for c in children}:
+        return True
+    if has_video and any(c.name.endswith(".nfo") for c in children):
+        return True
+    return has_video and TITLE_YEAR.match(folder.name) is not None
 
 
 def _from_csv(path: Path) -> Library:
@@ -87,14 +335,19 @@ def _from_csv(path: Path) -> Library:
             for line, row in enumerate(reader, start=2):
                 video = Path(row["path"] or "")
                 video = video if video.is_absolute() else path.parent / video
-                director = (row.get("director") or "").strip()
-                if not director or not row["path"]:
-                    problems.append(f"{path}:{line}: empty path or director")
+                names = split_names(row.get("director") or "")
+                film = (row.get("film") or "").strip() or video.stem
+                if not row["path"]:
+                    problems.append(f"{path}:{line}: empty path")
                 elif not video.is_file():
                     problems.append(f"{path}:{line}: {video}: no such file")
                 else:
-                    film = (row.get("film") or "").strip() or video.stem
-                    films.append(FilmSource(director, film, video))
+                    # a scan's label stands while its row still says "ok"; a director the user
+                    # gave a co-directed or unlabelled film is the CSV's
+                    scanned = (row.get("status") or "ok").strip() == "ok"
+                    label = ((row.get("label_source") or "").strip() if scanned else "") or "csv"
+                    director = names[0] if len(names) == 1 else ""
+                    films.append(FilmSource(director, film, video, label, parse_year(row.get("year")), names))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LibraryError(f"{path}: cannot read library CSV ({exc})") from None
     return Library(films, problems)

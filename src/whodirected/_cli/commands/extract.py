@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from whodirected._cli.options import AddressOption, ConfigOption, RunnerOption, err, fail, runner, settings
+from whodirected._cli.options import (
+    AddressOption,
+    ConfigOption,
+    DirectorsOption,
+    ExtrasOption,
+    RunnerOption,
+    err,
+    fail,
+    runner,
+    settings,
+)
 from whodirected.config import ExtractConfig as D
 
 
@@ -16,7 +26,8 @@ def extract(
     src: Annotated[
         Path,
         typer.Argument(
-            help="Library folder <Director>/<film> or <Director>/<Film>/<part>, or a CSV path,director[,film]."
+            help="Library folder (<Director>/<film>, <Director>/<Film>/<parts>, or a media centre's "
+            "<Title (Year)>/ folders with NFO files), or a CSV path,director[,film] such as `scan` writes."
         ),
     ],
     dst: Annotated[Path, typer.Argument(help="Output folder for frames and manifest.csv.")],
@@ -64,6 +75,8 @@ def extract(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Parallel films (default: CPU count).")
     ] = None,
+    directors: DirectorsOption = None,
+    extras: ExtrasOption = None,
     runner_name: RunnerOption = "local",
     address: AddressOption = None,
     config: ConfigOption = None,
@@ -93,6 +106,7 @@ def extract(
         max_side=max_side,
         jpeg_quality=quality,
     )
+    library = settings(config, "library", directors=str(directors) if directors else None, extras=extras)
     work = runner(runner_name, address, jobs)
     signals: list[int] = []
 
@@ -104,7 +118,14 @@ def extract(
     try:
         with FilmProgress() as progress:
             summary = extract_library(
-                src, dst, chosen, jobs=jobs, on_start=progress.start, on_result=progress.advance, runner=work
+                src,
+                dst,
+                chosen,
+                jobs=jobs,
+                on_start=progress.start,
+                on_result=progress.advance,
+                runner=work,
+                library=library,
             )
     except DiskFull as exc:
         fail(str(exc), 1)
