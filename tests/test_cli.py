@@ -21,7 +21,9 @@ def test_version_and_help() -> None:
 def test_extract_exit_codes(demo_library: Path, library_copy: Path, tmp_path: Path) -> None:
     ok = run("extract", str(demo_library), str(tmp_path / "ok"), "--per-film", "4")
     assert ok.returncode == 0, ok.stderr
-    assert "Agnès Varda" in ok.stderr and (tmp_path / "ok" / "manifest.csv").exists()
+    # the summary table is the result: standard output; progress and diagnostics: standard error
+    assert "Agnès Varda" in ok.stdout and "frames →" in ok.stdout and "Agnès Varda" not in ok.stderr
+    assert (tmp_path / "ok" / "manifest.csv").exists()
 
     (library_copy / "Wes Anderson" / "broken.mov").write_bytes(b"\x00" * 1000)
     failed = run("extract", str(library_copy), str(tmp_path / "bad"), "--per-film", "4")

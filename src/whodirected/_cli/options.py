@@ -58,7 +58,10 @@ LearningRateOption = Annotated[
     typer.Option("--lr", help=f"mlp/sgd-linear: learning rate (default {TrainConfig.learning_rate})."),
 ]
 HiddenOption = Annotated[
-    int | None, typer.Option(help="sgd-linear: add a dense layer of this size (e.g. 128).")
+    int | None,
+    typer.Option(
+        help=f"sgd-linear: add a dense layer of this size, e.g. 128 (default {TrainConfig.hidden}: none)."
+    ),
 ]
 SeedOption = Annotated[int | None, typer.Option(help=f"Random seed (default {TrainConfig.seed}).")]
 DeviceOption = Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when available).")]

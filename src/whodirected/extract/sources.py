@@ -13,8 +13,9 @@ Layouts, mixed freely under one root:
   or the label source the scan recorded).
 
 A film is its folder or its file: parts (``CD1``, ``part2``, ``- pt1``) and editions join it.
-Extras (``trailers/``, ``-trailer``, samples...) are left out unless asked for, and TV show
-folders are skipped with one line. A film with two or more directors is *co-directed*: listed,
+In a media centre's folders, extras (``trailers/``, ``-trailer``, samples...) are left out
+unless asked for; in the ``<Director>/`` layout, which the user arranged, every video counts.
+TV show folders are skipped with one line. A film with two or more directors is *co-directed*: listed,
 never silently given to the first, and left out of training until one director is chosen in
 the scan's CSV.
 """
@@ -235,17 +236,18 @@ class _Walk:
         return False
 
     def _director_folder(self, folder: Path, children: list[os.DirEntry]) -> None:
-        """``<Director>/<film file>`` and ``<Director>/<Film>/<part files>``."""
+        """``<Director>/<film file>`` and ``<Director>/<Film>/<part files>``: a layout the user
+        arranged, so every video in it counts (extras are a media centre's naming)."""
         found = 0
+        label = FilmInfo(directors=(folder.name,))
         for entry in children:
-            if _is_video(entry) and self._keep(entry.name):
-                film = film_name(os.path.splitext(entry.name)[0])
-                self._add(Path(entry.path), film, FilmInfo(directors=(folder.name,)), "folder")
+            if _is_video(entry):
+                self._add(Path(entry.path), film_name(os.path.splitext(entry.name)[0]), label, "folder")
                 found += 1
-            elif entry.is_dir() and self._keep(entry.name):
+            elif entry.is_dir():
                 for part in _entries(Path(entry.path), self.problems):
-                    if _is_video(part) and self._keep(part.name):
-                        self._add(Path(part.path), entry.name, FilmInfo(directors=(folder.name,)), "folder")
+                    if _is_video(part):
+                        self._add(Path(part.path), entry.name, label, "folder")
                         found += 1
         if not found:
             self.problems.append(f"{folder}: director folder has no video files")

@@ -20,6 +20,8 @@ def backbones() -> None:
             if spec.available() and spec.bundled
             else "download"
             if spec.available()
+            else f"not installed: {spec.install}"
+            if spec.install
             else "not installed"
         )
         table.add_row(spec.name, str(spec.dim), f"{spec.input_size}px", here, spec.weights, spec.licence)

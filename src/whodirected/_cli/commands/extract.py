@@ -41,7 +41,10 @@ def extract(
         int | None, typer.Option(help=f"N frames spread evenly over each film (default {D.per_film}).")
     ] = None,
     shots: Annotated[
-        bool, typer.Option("--shots", help="Frames per shot, shots found by PySceneDetect.")
+        bool,
+        typer.Option(
+            "--shots", help=f"Frames per shot, shots found by PySceneDetect (default mode: {D.mode})."
+        ),
     ] = False,
     frames_per_shot: Annotated[
         int | None, typer.Option(help=f"Frames inside each shot with --shots (default {D.frames_per_shot}).")
@@ -50,14 +53,25 @@ def extract(
         float | None, typer.Option(help=f"Fraction skipped at each end of a film (default {D.skip_edges}).")
     ] = None,
     black: Annotated[
-        bool | None, typer.Option("--black/--keep-black", help="Drop black and near-uniform frames.")
+        bool | None,
+        typer.Option(
+            "--black/--keep-black",
+            help=f"Drop black and near-uniform frames (default: {'drop' if D.drop_black else 'keep'}).",
+        ),
     ] = None,
     credits: Annotated[
-        bool | None, typer.Option("--credits/--keep-credits", help="Drop credits (text on black).")
+        bool | None,
+        typer.Option(
+            "--credits/--keep-credits",
+            help=f"Drop credits, text on black (default: {'drop' if D.drop_credits else 'keep'}).",
+        ),
     ] = None,
     dedupe: Annotated[
         bool | None,
-        typer.Option("--dedupe/--keep-duplicates", help="Drop near-duplicate frames within a film."),
+        typer.Option(
+            "--dedupe/--keep-duplicates",
+            help=f"Drop near-duplicate frames within a film (default: {'drop' if D.drop_duplicates else 'keep'}).",
+        ),
     ] = None,
     duplicate_distance: Annotated[
         int | None,

@@ -48,7 +48,11 @@ def predict(
         int | None, typer.Option(min=1, help=f"Frames sampled from a clip (default {D.clip_frames}).")
     ] = None,
     trim: Annotated[
-        bool | None, typer.Option("--trim/--no-trim", help="Trim uniform borders (player UI, margins).")
+        bool | None,
+        typer.Option(
+            "--trim/--no-trim",
+            help=f"Trim uniform borders: player UI, margins (default: {'trim' if D.trim_borders else 'no-trim'}).",
+        ),
     ] = None,
     device: DeviceOption = None,
     config: ConfigOption = None,

@@ -21,7 +21,7 @@ from PIL import Image
 
 from whodirected.config import PRECISIONS
 from whodirected.errors import BackboneError
-from whodirected.features import style
+from whodirected.features import faces, style
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,17 @@ class TorchExtractor(Extractor):
             return out.float().cpu().numpy().reshape(len(batch), -1)
 
 
+class FacesExtractor(Extractor):
+    """Faces as a block: how many, the largest one's size (the shot scale) and place, and its
+    128-d descriptor (:mod:`whodirected.features.faces`)."""
+
+    name, dim, version = "faces", faces.DIM, faces.VERSION
+    preprocessor = staticmethod(faces.describe)
+
+    def embed(self, batch: list[np.ndarray]) -> np.ndarray:
+        return np.stack(batch).astype(np.float32)
+
+
 class StyleExtractor(Extractor):
     """The interpretable style descriptors as a backbone."""
 
@@ -166,18 +177,20 @@ class BackboneSpec:
     about: str = ""
     prep: Preprocess | None = None  # None: not a network (its version is fixed)
     weights_tag: str = ""  # the weights' name in the features' version
+    fixed_version: str = ""  # a block that is not a network: its features' version
+    install: str = ""  # how to install what it requires, when that is not a dependency
 
     def version(self, random_weights: bool = False, precision: str = "fp32") -> str:
         """The features' version, known without building the backbone (nor importing torch)."""
         if self.prep is None:
-            return style.VERSION
+            return self.fixed_version
         return torch_version(
             self.name, "random" if random_weights else self.weights_tag, self.prep, precision
         )
 
     def available(self) -> bool:
         """True when the package is installed (weights of hub backbones may still need a download)."""
-        return importlib.util.find_spec(self.requires) is not None
+        return all(importlib.util.find_spec(m) is not None for m in self.requires.split(","))
 
 
 REGISTRY: dict[str, BackboneSpec] = {}
@@ -229,8 +242,9 @@ def create(
         raise BackboneError(f"{name}: create() builds one backbone; use parts() for combinations")
     spec = REGISTRY[single]
     if not spec.available():
+        how = f": {spec.install}" if spec.install else f" (weights: {spec.weights})"
         raise BackboneError(
-            f"backbone {single} needs the Python package '{spec.requires}' (weights: {spec.weights})"
+            f"backbone {single} needs the Python package(s) {spec.requires.replace(',', ', ')}{how}"
         )
     if spec.prep is not None and "OMP_NUM_THREADS" not in os.environ:  # Ray workers get their share
         import torch
@@ -250,5 +264,22 @@ register(
         True,
         lambda device, random_weights, precision: StyleExtractor(),
         about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
+        fixed_version=style.VERSION,
+    )
+)
+
+register(
+    BackboneSpec(
+        "faces",
+        faces.DIM,
+        faces.WORK_HEIGHT,
+        "Boost-1.0 (dlib); MIT (face models)",
+        "bundled (PyPI: dlib-bin, face-recognition-models)",
+        "dlib,face_recognition_models",
+        True,
+        lambda device, random_weights, precision: FacesExtractor(),
+        about="faces: shot scale (close-up, medium, long), position, and who (recurring actors)",
+        fixed_version=faces.VERSION,
+        install=faces.INSTALL,
     )
 )
