@@ -12,12 +12,15 @@ FRAME = Image.fromarray(np.random.default_rng(0).integers(0, 255, (216, 384, 3),
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_each_backbone_builds_and_returns_its_documented_shape(name: str) -> None:
     spec = REGISTRY[name]
+    if spec.install and not spec.available():
+        pytest.skip(f"{name} is an extra: {spec.install}")
     extractor = create(name, random_weights=not spec.bundled)  # hub weights can't be downloaded here
     batch = [extractor.preprocess(FRAME), extractor.preprocess(FRAME.transpose(Image.FLIP_LEFT_RIGHT))]
     features = extractor.embed(batch)
     assert features.shape == (2, spec.dim) == (2, extractor.dim)
     assert features.dtype == np.float32 and np.isfinite(features).all()
-    assert not np.array_equal(features[0], features[1])  # the input reaches the output
+    if name != "faces":  # noise has no face either way (tests/test_faces.py feeds it faces)
+        assert not np.array_equal(features[0], features[1])  # the input reaches the output
 
 
 def test_bundled_default_uses_pretrained_weights() -> None:

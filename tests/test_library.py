@@ -111,7 +111,10 @@ def test_scan_reads_each_films_director_and_says_where_from(media_library: Path,
         "Loose (2020)": ("Plex Person", "tags"),
         "loop": ("Gif Maker", "folder"),
     }
-    assert films["Together (2001)"]["status"] == "co-directed" and films["Unknown (2010)"]["status"] == "no director"
+    assert (
+        films["Together (2001)"]["status"] == "co-directed"
+        and films["Unknown (2010)"]["status"] == "no director"
+    )
     assert films["Heat (1995)"]["year"] == "1995" and films["Broken (2011)"]["year"] == "2011"
     # films, not files: two parts each for Split and Loose; no extras, no TV episode
     files = [Path(f.path).name for f in library.films]
@@ -134,7 +137,9 @@ def test_nfo_reader_refuses_hostile_and_oversized_files(tmp_path: Path) -> None:
     with pytest.raises(MetadataError, match="unsafe XML"):
         read_nfo(bomb)
     external = tmp_path / "external.nfo"
-    external.write_text('<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]><movie><director>&x;</director></movie>')
+    external.write_text(
+        '<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]><movie><director>&x;</director></movie>'
+    )
     with pytest.raises(MetadataError, match="unsafe XML"):
         read_nfo(external)
     huge = tmp_path / "huge.nfo"
@@ -155,7 +160,9 @@ def test_imdb_tsv_files_name_directors_by_title_and_year(tmp_path: Path) -> None
         "tt2\tmovie\tThe Bomb\tThe Bomb\t0\t1950\t\\N\t80\tDrama\n"
         "tt3\ttvSeries\tBomb\tBomb\t0\t2012\t\\N\t30\tDrama\n"
     )
-    (imdb / "title.crew.tsv").write_text("tconst\tdirectors\twriters\ntt1\tnm1,nm2\t\\N\ntt2\tnm3\t\\N\ntt3\tnm3\t\\N\n")
+    (imdb / "title.crew.tsv").write_text(
+        "tconst\tdirectors\twriters\ntt1\tnm1,nm2\t\\N\ntt2\tnm3\t\\N\ntt3\tnm3\t\\N\n"
+    )
     (imdb / "name.basics.tsv").write_text(
         "nconst\tprimaryName\tbirthYear\tdeathYear\tprimaryProfession\tknownForTitles\n"
         "nm1\tIris Imdb\t\\N\t\\N\tdirector\ttt1\nnm2\tJo Imdb\t\\N\t\\N\tdirector\ttt1\n"
@@ -176,13 +183,20 @@ def test_imdb_tsv_files_name_directors_by_title_and_year(tmp_path: Path) -> None
 def test_extract_uses_the_metadata_and_reads_the_scan_csv_back(
     media_library: Path, directors_csv: Path, tmp_path: Path
 ) -> None:
-    config = ExtractConfig(every=1.0, min_frames=2, drop_black=False, drop_credits=False, drop_duplicates=False)
+    config = ExtractConfig(
+        every=1.0, min_frames=2, drop_black=False, drop_credits=False, drop_duplicates=False
+    )
     summary = extract_library(media_library, tmp_path / "frames", config, jobs=2, library=LibraryConfig())
     frames = read_manifest(tmp_path / "frames")
     sources = frames.groupby("film").label_source.first().to_dict()
-    assert sources["Heat (1995)"] == "nfo" and sources["Tagged (2005)"] == "tags" and sources["loop"] == "folder"
+    assert (
+        sources["Heat (1995)"] == "nfo" and sources["Tagged (2005)"] == "tags" and sources["loop"] == "folder"
+    )
     assert "Together (2001)" not in sources and "Bomb (2012)" not in sources  # no single director
-    assert summary.directors["Parted Person"].films == 1 and frames.groupby("film").source.nunique()["Split (1999)"] == 2
+    assert (
+        summary.directors["Parted Person"].films == 1
+        and frames.groupby("film").source.nunique()["Split (1999)"] == 2
+    )
     assert any("co-directed" in line for line in summary.left_out)
     # the user reviews the scan's CSV and names Together's director; extract takes the CSV
     edited = scan(media_library).to_csv().replace("Ann One; Bob Two", "Ann One")
@@ -216,4 +230,7 @@ def test_scan_command_writes_the_csv_to_stdout_and_diagnostics_to_stderr(
         capture_output=True,
         text=True,
     )
-    assert missing.returncode == 2 and missing.stderr.strip() == "error: directors: nope.csv: no such file or folder (--directors)"
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == "error: directors: nope.csv: no such file or folder (--directors)"
+    )

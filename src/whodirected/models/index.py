@@ -60,6 +60,7 @@ class FrameIndex:
     thumbs: np.ndarray  # all thumbnails' JPEG bytes, concatenated (uint8)
     offsets: np.ndarray  # (n + 1,) int64: thumbnail i is thumbs[offsets[i]:offsets[i + 1]]
     film_threshold: float  # similarity from which a screenshot is said to come from a known film
+    faces: np.ndarray | None = None  # (n, 128) descriptor of each frame's largest face (NaN: none)
     _faiss: Any = field(default=None, repr=False)  # built on the first search of a large index
 
     def __len__(self) -> int:
@@ -86,6 +87,16 @@ class FrameIndex:
         sim = round(float(sim), 4)  # the precision the evidence shows
         return FilmMatch(str(self.film[i]), classes[int(self.director[i])], sim, sim >= self.film_threshold)
 
+    def face_matches(self, embedding: np.ndarray, max_distance: float) -> tuple[np.ndarray, np.ndarray]:
+        """Frames whose largest face is the same person as ``embedding`` (descriptor distance
+        under ``max_distance``): their ids and distances, nearest first."""
+        if self.faces is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        distance = np.linalg.norm(self.faces - np.asarray(embedding, np.float32), axis=1)
+        ids = np.flatnonzero(distance < max_distance)  # NaN rows (no face) never pass
+        ids = ids[np.argsort(distance[ids], kind="stable")]
+        return ids, distance[ids]
+
     def thumbnail(self, i: int) -> bytes:
         """The JPEG bytes of frame ``i``'s thumbnail."""
         if not 0 <= i < len(self):
@@ -106,6 +117,7 @@ class FrameIndex:
                 thumbs=self.thumbs,
                 offsets=self.offsets,
                 film_threshold=np.float64(self.film_threshold),
+                **({} if self.faces is None else {"faces": self.faces.astype(np.float16)}),
             )
 
     @classmethod
@@ -125,6 +137,7 @@ class FrameIndex:
             arrays["thumbs"],
             arrays["offsets"],
             float(arrays["film_threshold"]),
+            arrays["faces"].astype(np.float32) if "faces" in arrays else None,
         )
 
 
@@ -157,8 +170,10 @@ def build_index(
     max_frames: int,
     thumbnail_side: int,
     false_rate: float,
+    faces: np.ndarray | None = None,
 ) -> FrameIndex:
-    """An index of at most ``max_frames`` frames (a random sample beyond that), with thumbnails."""
+    """An index of at most ``max_frames`` frames (a random sample beyond that), with thumbnails,
+    and ``faces`` (each frame's largest-face descriptor, NaN without one) when given."""
     keep = np.arange(len(vectors))
     if len(keep) > max_frames:
         keep = np.sort(np.random.default_rng(0).choice(len(vectors), max_frames, replace=False))
@@ -176,4 +191,5 @@ def build_index(
         np.frombuffer(b"".join(thumbs), dtype=np.uint8),
         offsets,
         threshold,
+        None if faces is None else np.asarray(faces, np.float32)[keep],
     )

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from whodirected.config import PredictConfig
-from whodirected.features import style
+from whodirected.features import faces, style
 from whodirected.features.backbones import block_columns
 from whodirected.features.images import load_picture
 from whodirected.models.index import FilmMatch
@@ -67,6 +67,23 @@ class Evidence:
 
 
 @dataclass
+class FaceMatch:
+    """The face in a screenshot matches faces of one director's training frames: a recurring
+    actor. Only the user's own training frames are compared; nobody is named."""
+
+    director: str
+    frames: int  # training frames whose largest face is this person
+    films: list[str]
+    ids: list[int]  # the nearest of those frames (thumbnail ids), nearest first
+    distance: float  # descriptor distance to the nearest (under 0.6: the same person)
+
+    @property
+    def summary(self) -> str:
+        films = f"{len(self.films)} film{'s' if len(self.films) != 1 else ''}"
+        return f"the face in this frame matches faces in {self.frames} frame{'s' if self.frames != 1 else ''} of {films} by {self.director}"
+
+
+@dataclass
 class Prediction:
     """What the model says of one image, or of several frames taken together."""
 
@@ -82,6 +99,8 @@ class Prediction:
     style: StyleReadout | None = None
     frames: list[Prediction] = field(default_factory=list)  # the frames behind an aggregate verdict
     aggregate: str | None = None  # how ``frames`` were combined
+    shot_scale: str | None = None  # close-up, medium, long or "no face", with a faces block
+    face_matches: list[FaceMatch] = field(default_factory=list)  # recurring actors, by director
 
     @property
     def confidence(self) -> float:
@@ -122,6 +141,8 @@ class Prediction:
             "refusal": self.refusal,
             "reason": self.reason,
             "aggregate": self.aggregate,
+            "shot_scale": self.shot_scale,
+            "face_matches": [asdict(m) | {"summary": m.summary} for m in self.face_matches],
             "frames": [f.to_dict(top_k) for f in self.frames],
         }
 
@@ -170,6 +191,7 @@ def predict_images(
     styles = _style_values(model, features, judged_pictures)
     vectors = model.unit_vectors(features)
     familiar = model.familiarity(vectors)
+    face_columns = block_columns(model.blocks, "faces")
     sims = ids = None
     if model.index is not None and len(model.index):
         sims, ids = model.index.search(vectors, max(evidence, 1))
@@ -186,6 +208,9 @@ def predict_images(
             prediction.film = film
         if model.profiles is not None:
             prediction.style = read_out(styles[row], model.profiles, int(order[0]), model.classes[order[0]])
+        if face_columns is not None:
+            prediction.shot_scale = faces.SCALES[int(np.argmax(features[row, face_columns][2:6]))]
+            prediction.face_matches = _face_matches(model, features[row, face_columns])
     return results
 
 
@@ -197,6 +222,28 @@ def _style_values(model: Model, features: np.ndarray, pictures: list[Image.Image
     """The style descriptors: the model's own style block when it has one, else computed."""
     columns = block_columns(model.blocks, "style")
     return features[:, columns] if columns else np.stack([style.describe(p) for p in pictures])
+
+
+def _face_matches(model: Model, block: np.ndarray, shown: int = 4) -> list[FaceMatch]:
+    """The training frames with the same person as this frame's largest face, by director."""
+    descriptors, found = faces.embeddings(block)
+    if model.index is None or not found[0]:
+        return []
+    ids, distances = model.index.face_matches(descriptors[0], faces.MATCH_DISTANCE)
+    matches = []
+    for director in dict.fromkeys(int(model.index.director[i]) for i in ids):  # nearest director first
+        mine = [
+            (int(i), float(d))
+            for i, d in zip(ids, distances, strict=True)
+            if model.index.director[i] == director
+        ]
+        films = list(dict.fromkeys(str(model.index.film[i]) for i, _ in mine))
+        matches.append(
+            FaceMatch(
+                model.classes[director], len(mine), films, [i for i, _ in mine[:shown]], round(mine[0][1], 4)
+            )
+        )
+    return matches
 
 
 def _evidence(model: Model, sims: np.ndarray, ids: np.ndarray, n: int) -> list[Evidence]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from whodirected import __version__
 from whodirected.config import EmbedConfig, TrainConfig
+from whodirected.features import faces
 from whodirected.features.backbones import block_columns, parts
 from whodirected.features.dataset import Dataset
 from whodirected.features.embed import Features, embed
@@ -102,6 +103,15 @@ def style_values(data: Labelled, style: Features | None) -> np.ndarray:
     return values
 
 
+def face_descriptors(x: np.ndarray, blocks: list[tuple[str, int]]) -> np.ndarray | None:
+    """Each row's largest-face descriptor (NaN without a face), when there is a faces block."""
+    columns = block_columns(blocks, "faces")
+    if columns is None:
+        return None
+    descriptors, found = faces.embeddings(x[:, columns])
+    return np.where(found[:, None], descriptors, np.nan).astype(np.float32)
+
+
 def build_model(
     dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig, style: Features | None = None
 ) -> Model:
@@ -122,6 +132,7 @@ def build_model(
         config.index_frames,
         config.thumbnail_side,
         config.film_match_false_rate,
+        face_descriptors(data.x, data.features.blocks),
     )
     meta["film_match_threshold"] = index.film_threshold
     open_set = calibrate(data, config, head_config(config, head.history)) if config.calibrate else None

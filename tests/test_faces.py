@@ -1,0 +1,110 @@
+"""The faces block on real photographs: scikit-image's public-domain astronaut (Eileen Collins)
+and a frame of Tears of Steel (CC-BY, ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+pytest.importorskip("dlib", reason="the faces extra is not installed: pip install 'whodirected[faces]'")
+skimage_data = pytest.importorskip("skimage.data")
+
+from whodirected.config import EmbedConfig, TrainConfig  # noqa: E402
+from whodirected.features import faces  # noqa: E402
+from whodirected.features.backbones import create  # noqa: E402
+from whodirected.features.dataset import load_dataset  # noqa: E402
+from whodirected.models.model import Model  # noqa: E402
+from whodirected.models.train import train  # noqa: E402
+
+ASTRONAUT = Image.fromarray(skimage_data.astronaut())
+
+
+def test_a_real_face_is_found_with_a_sensible_shot_scale() -> None:
+    found = faces.detect(ASTRONAUT)
+    assert found.faces and found.embedding is not None and found.embedding.shape == (faces.EMBEDDING,)
+    largest = found.faces[0]
+    # a waist-up portrait: her face is about a sixth of the picture's height
+    assert 0.12 < largest.height < 0.25 and found.scale == "medium"
+    x, y = largest.centre
+    assert 0.3 < x < 0.5 and 0.1 < y < 0.4  # upper left of the frame, where her face is
+    row = faces.describe(ASTRONAUT)
+    assert row.shape == (faces.DIM,) and row[0] >= 1 and row[faces.NAMES.index("medium")] == 1.0
+
+
+def test_the_same_face_matches_and_another_person_does_not(real_clips: Path) -> None:
+    from whodirected.extract.video import Video
+
+    astronaut = faces.detect(ASTRONAUT).embedding
+    mirrored = faces.detect(ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT)).embedding
+    crop = faces.detect(ImageEnhance.Brightness(ASTRONAUT.crop((60, 0, 460, 400))).enhance(0.8)).embedding
+    assert np.linalg.norm(astronaut - mirrored) < faces.MATCH_DISTANCE
+    assert np.linalg.norm(astronaut - crop) < faces.MATCH_DISTANCE
+    with Video(real_clips / "Ian Hubert" / "Tears of Steel" / "part-a.mp4") as video:
+        (frame,) = list(video.sample([4.0]))
+    actor = faces.detect(frame.image)
+    assert actor.scale == "close-up"  # her face is over a third of the frame's height
+    assert np.linalg.norm(astronaut - actor.embedding) > faces.MATCH_DISTANCE
+
+
+def test_a_frame_without_a_face_gives_an_empty_valid_block() -> None:
+    coffee = Image.fromarray(skimage_data.coffee())
+    found = faces.detect(coffee)
+    assert found.faces == () and found.embedding is None and found.scale == "no face"
+    row = faces.describe(coffee)
+    assert row.shape == (faces.DIM,) and row[0] == 0 and row[faces.NAMES.index("no_face")] == 1.0
+    assert not row[len(faces.NAMES) :].any()
+    block = create("faces").embed([row, faces.describe(ASTRONAUT)])
+    assert block.shape == (2, faces.DIM) and list(faces.scale_shares(block)) == [0, 0.5, 0, 0.5]
+
+
+@pytest.fixture(scope="module")
+def portraits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two "directors": one whose two films show the astronaut, one whose films show none."""
+    root = tmp_path_factory.mktemp("faces") / "frames"
+    rng = np.random.default_rng(0)
+    pictures = {
+        ("Astro Director", "Film One"): ASTRONAUT,
+        ("Astro Director", "Film Two"): ImageEnhance.Color(ASTRONAUT).enhance(0.4),
+        ("Still Life", "Coffee"): Image.fromarray(skimage_data.coffee()),
+        ("Still Life", "Cat"): Image.fromarray(skimage_data.chelsea()),
+    }
+    for (director, film), picture in pictures.items():
+        folder = root / director / film
+        folder.mkdir(parents=True)
+        for i in range(4):
+            left, top = (int(v) for v in rng.integers(0, 40, 2))
+            crop = picture.crop((left, top, picture.width - 40 + left, picture.height - 40 + top))
+            ImageEnhance.Brightness(crop).enhance(0.85 + 0.1 * i).save(folder / f"frame{i}.jpg", quality=92)
+    return root
+
+
+def test_a_model_with_the_faces_block_shows_recurring_actors(portraits: Path, tmp_path: Path) -> None:
+    dataset = load_dataset(portraits)
+    with_faces, _ = train(
+        dataset,
+        EmbedConfig(backbone="efficientnet-lite0+faces"),
+        TrainConfig(calibrate=False),
+        tmp_path / "store",
+    )
+    with_faces.save(tmp_path / "with")
+    without, _ = train(dataset, EmbedConfig(), TrainConfig(calibrate=False), tmp_path / "store")
+    without.save(tmp_path / "without")
+    query = ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # a view the model never saw
+    prediction = Model.load(tmp_path / "with").predict(query)
+    assert prediction.shot_scale == "medium"
+    (match,) = prediction.face_matches
+    assert (
+        match.director == "Astro Director"
+        and match.frames == 8
+        and sorted(match.films) == ["Film One", "Film Two"]
+    )
+    assert match.distance < faces.MATCH_DISTANCE and len(match.ids) == 4
+    assert match.summary == "the face in this frame matches faces in 8 frames of 2 films by Astro Director"
+    assert prediction.to_dict()["face_matches"][0]["summary"] == match.summary
+    plain = Model.load(tmp_path / "without").predict(query)
+    assert plain.face_matches == [] and plain.shot_scale is None and plain.ranking
+    still = Model.load(tmp_path / "with").predict(Image.fromarray(skimage_data.rocket()))
+    assert still.face_matches == [] and still.shot_scale == "no face"
