@@ -2,7 +2,7 @@
 whether the "unknown director" thresholds hold up — measured on ../shared/data/real-clips (CC-BY
 Blender films), with the generated demo library beside it as a sanity check only.
 
-    python benchmarks/real.py
+    python benchmarks/real.py [--only TEXT]   # only the rows whose features contain TEXT
 
 Both libraries are extracted with the default settings (ExtractConfig()). Every row runs the
 whole training recipe — scaling, head and its tuning, the calibrated thresholds — on what is
@@ -21,6 +21,7 @@ scene-held-out figures are optimistic (the model has seen other scenes of the sa
 
 from __future__ import annotations
 
+import argparse
 import time
 import warnings
 
@@ -29,7 +30,8 @@ from _common import CACHE, demo_frames, real_clips
 
 from whodirected.config import ExtractConfig, TrainConfig
 from whodirected.extract.library import extract_library
-from whodirected.features.backbones import create
+from whodirected.features import faces
+from whodirected.features.backbones import REGISTRY, create
 from whodirected.features.dataset import load_dataset
 from whodirected.features.embed import embed_dataset
 from whodirected.features.images import open_image
@@ -57,6 +59,8 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
     ("efficientnet-lite0-stats", "centroid", "shrunk", "intermediate channel means and spreads"),
     ("efficientnet-lite0+efficientnet-lite0-stats", "centroid", "shrunk", ""),
     ("efficientnet-lite0", "mlp", "shrunk", ""),
+    ("faces", "centroid", "shrunk", "faces alone: count, shot scale, position, who"),
+    ("efficientnet-lite0+faces", "centroid", "shrunk", "faces at 1/2 weight"),
 ]
 
 
@@ -131,6 +135,9 @@ def cells(a: dict | None, b: dict | None) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="", help="only the rows whose features contain this text")
+    args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)  # scikit-learn's MLP convergence notes
     clips = real_clips()
     if clips is None:
@@ -154,7 +161,17 @@ def main() -> None:
         "| (b) known accepted | demo (a) top-1 | demo (b) refused | note |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    if create_faces_rows := REGISTRY["faces"].available():
+        for name, dataset in (("real-clips", real), ("demo 4x3x12 s", demo)):
+            block = embed_dataset(dataset, "faces", dataset.root / ".whodirected" / "features").matrix
+            shares = ", ".join(f"{s} {v:.0%}" for s, v in zip(faces.SCALES, faces.scale_shares(block), strict=True))
+            per = dataset.frames[block[:, 0] > 0].groupby("director").size().to_dict()
+            print(f"{name}: frames with a face by director {per or 'none'}; shot scales {shares}")
+    else:
+        print(f"(faces rows skipped: the faces block is not installed; {faces.INSTALL})")
     for backbone, head, scaling, note in ROWS:
+        if args.only not in backbone or ("faces" in backbone and not create_faces_rows):
+            continue
         real_data, demo_data = data_for(real, backbone), data_for(demo, backbone)
         a, b, seconds = figures(real_data, head, scaling)
         demo_a, demo_b, _ = figures(demo_data, head, scaling)
@@ -167,6 +184,8 @@ def main() -> None:
             f"({seconds:.0f} s) |",
             flush=True,
         )
+    if args.only:
+        return
     # methods outside the training recipe: a top-1 figure only
     real_lite0, demo_lite0 = data_for(real, LITE0), data_for(demo, LITE0)
     print(

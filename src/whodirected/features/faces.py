@@ -46,6 +46,10 @@ NAMES = ("faces", "face_height", "close_up", "medium", "long", "no_face", "face_
 DIM = len(NAMES) + EMBEDDING  # the block: the traits above, then the largest face's descriptor
 VERSION = f"faces-1;h{WORK_HEIGHT};up{UPSAMPLE};cu{CLOSE_UP};m{MEDIUM}"
 INSTALL = "pip install 'whodirected[faces]'"
+SCALE_NOTE = (
+    f"Shot scale from the largest face's height as a share of the picture's: close-up from {CLOSE_UP}, "
+    f"medium from {MEDIUM}, long below; faces under about 0.09 are not found, so the widest shots count as no face."
+)
 
 
 def available() -> bool:

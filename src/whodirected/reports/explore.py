@@ -14,7 +14,7 @@ from PIL import Image
 
 from whodirected import _atomic as atomic
 from whodirected.config import EmbedConfig
-from whodirected.features import style
+from whodirected.features import faces, style
 from whodirected.features.dataset import Dataset
 from whodirected.features.embed import Features, embed
 from whodirected.features.images import ImageError, open_image
@@ -111,6 +111,29 @@ def _style_figure(frames: pd.DataFrame, descriptors: pd.DataFrame) -> str:
     return _png(fig)
 
 
+def _scale_figure(frames: pd.DataFrame, block: np.ndarray) -> str:
+    """Each director's shares of close-up, medium, long and no-face frames, as stacked bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directors = sorted(frames.director.unique())
+    shares = np.array([faces.scale_shares(block[(frames.director == d).to_numpy()]) for d in directors])
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(directors) + 1.4))
+    left = np.zeros(len(directors))
+    colours = ("#1b4f72", "#2e86c1", "#85c1e9", "#d5d8dc")
+    for i, (scale, colour) in enumerate(zip(faces.SCALES, colours, strict=True)):
+        ax.barh(directors, shares[:, i], left=left, color=colour, label=scale)
+        left += shares[:, i]
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the director's frames (scale from the largest face's height)", fontsize=11)
+    ax.tick_params(labelsize=11)
+    ax.legend(ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=10, frameon=False)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def _map_figure(frames: pd.DataFrame, matrix: np.ndarray, title: str, by: str) -> str:
     """The frames' first two principal components, coloured by ``by`` (director or film), with
     the share of the variance each axis explains."""
@@ -171,8 +194,10 @@ def write_report(
     map_features: Features,
     backbone: str,
     seed: int = 0,
+    face_features: Features | None = None,
 ) -> Path:
-    """Write the explore report (HTML, images embedded) for ``dataset``; return its path."""
+    """Write the explore report (HTML, images embedded) for ``dataset``; return its path. With
+    ``face_features`` (the ``faces`` block), each director's shot scales too."""
     frames = dataset.frames[style_features.ok].reset_index(drop=True)
     descriptors = pd.DataFrame(style_features.matrix, columns=list(style.NAMES))
     stats = director_stats(dataset)
@@ -195,6 +220,18 @@ def write_report(
         f'<section><h2>Style</h2><img class="plot" alt="style descriptors" src="{_style_figure(frames, descriptors)}">'
     )
     parts.append("</section>")
+    scales: dict[str, str] = {}
+    if face_features is not None:
+        face_frames = dataset.frames[face_features.ok].reset_index(drop=True)
+        parts.append(
+            '<section><h2>Shot scale</h2><img class="plot" alt="shot scales per director" '
+            f'src="{_scale_figure(face_frames, face_features.matrix)}"><p>{html.escape(faces.SCALE_NOTE)}</p></section>'
+        )
+        for director, group in face_frames.groupby("director"):
+            shares = faces.scale_shares(face_features.matrix[group.index])
+            scales[str(director)] = ", ".join(
+                f"{n} {v:.0%}" for n, v in zip(faces.SCALES, shares, strict=True)
+            )
     map_frames = dataset.frames[map_features.ok].reset_index(drop=True)
     maps = "".join(
         f'<img class="plot" alt="map of the frames by {by}" '
@@ -217,6 +254,8 @@ def write_report(
             f"<p>brightness {means.brightness.mean():.0f} L*, contrast {means.contrast.mean():.0f}, "
             f"aspect {means.active_aspect.median():.2f}:1, symmetry {means.symmetry.mean():.2f}</p>"
         )
+        if str(director) in scales:
+            parts.append(f"<p>Shot scale: {html.escape(scales[str(director)])}</p>")
         thumbs = [t for t in (_thumb(p) for p in sample.path) if t]
         parts.append(
             '<div class="sheet">' + "".join(f'<img alt="frame" src="{t}">' for t in thumbs) + "</div>"
@@ -235,9 +274,15 @@ def write_report(
 def explore(
     dataset: Dataset, out: str | Path, config: EmbedConfig, store: str | Path | None = None, on_progress=None
 ) -> tuple[Path, list[str]]:
-    """Embed what is missing (the style block, and ``config.backbone`` for the map), write the
-    report; return its path and the imbalance warnings."""
+    """Embed what is missing (the style block, ``config.backbone`` for the map, and the faces
+    block for the shot scales when it is installed), write the report; return its path and the
+    imbalance warnings."""
     style_features = embed(dataset, config, store, on_progress, backbone="style")
     map_features = embed(dataset, config, store, on_progress)
-    path = write_report(dataset, out, style_features, map_features, config.backbone)
+    face_features = (
+        embed(dataset, config, store, on_progress, backbone="faces") if faces.available() else None
+    )
+    path = write_report(
+        dataset, out, style_features, map_features, config.backbone, face_features=face_features
+    )
     return path, imbalance_warnings(dataset)
