@@ -3,8 +3,12 @@ and a frame of Tears of Steel (CC-BY, ../shared)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
@@ -49,6 +53,14 @@ def test_the_same_face_matches_and_another_person_does_not(real_clips: Path) -> 
     assert np.linalg.norm(astronaut - actor.embedding) > faces.MATCH_DISTANCE
 
 
+def test_reader_threads_each_get_their_own_detector() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:  # dlib's objects shared by threads crashed the process
+        rows = list(pool.map(lambda _: faces.describe(ASTRONAUT), range(12)))
+    assert all(np.array_equal(row, rows[0]) for row in rows)
+
+
 def test_a_frame_without_a_face_gives_an_empty_valid_block() -> None:
     coffee = Image.fromarray(skimage_data.coffee())
     found = faces.detect(coffee)
@@ -81,19 +93,23 @@ def portraits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_a_model_with_the_faces_block_shows_recurring_actors(portraits: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def face_models(portraits: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The same frames trained with and without the faces block: the two model folders."""
+    root = tmp_path_factory.mktemp("face-models")
     dataset = load_dataset(portraits)
-    with_faces, _ = train(
-        dataset,
-        EmbedConfig(backbone="efficientnet-lite0+faces"),
-        TrainConfig(calibrate=False),
-        tmp_path / "store",
-    )
-    with_faces.save(tmp_path / "with")
-    without, _ = train(dataset, EmbedConfig(), TrainConfig(calibrate=False), tmp_path / "store")
-    without.save(tmp_path / "without")
+    for name, backbone in (("with", "efficientnet-lite0+faces"), ("without", EmbedConfig.backbone)):
+        model, _ = train(
+            dataset, EmbedConfig(backbone=backbone), TrainConfig(calibrate=False), root / "store"
+        )
+        model.save(root / name)
+    return root / "with", root / "without"
+
+
+def test_a_model_with_the_faces_block_shows_recurring_actors(face_models: tuple[Path, Path]) -> None:
+    with_faces, without = face_models
     query = ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # a view the model never saw
-    prediction = Model.load(tmp_path / "with").predict(query)
+    prediction = Model.load(with_faces).predict(query)
     assert prediction.shot_scale == "medium"
     (match,) = prediction.face_matches
     assert (
@@ -104,7 +120,53 @@ def test_a_model_with_the_faces_block_shows_recurring_actors(portraits: Path, tm
     assert match.distance < faces.MATCH_DISTANCE and len(match.ids) == 4
     assert match.summary == "the face in this frame matches faces in 8 frames of 2 films by Astro Director"
     assert prediction.to_dict()["face_matches"][0]["summary"] == match.summary
-    plain = Model.load(tmp_path / "without").predict(query)
+    plain = Model.load(without).predict(query)
     assert plain.face_matches == [] and plain.shot_scale is None and plain.ranking
-    still = Model.load(tmp_path / "with").predict(Image.fromarray(skimage_data.rocket()))
+    still = Model.load(with_faces).predict(Image.fromarray(skimage_data.rocket()))
     assert still.face_matches == [] and still.shot_scale == "no face"
+
+
+def test_the_page_shows_a_face_match(face_models: tuple[Path, Path], tmp_path: Path) -> None:
+    from test_serve import ARTIFACTS, CHROMIUM, free_port
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium; `make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "whodirected", "serve", "--model", str(face_models[0]), "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    query = tmp_path / "astronaut-mirrored.jpg"
+    ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(query, quality=92)
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                page = browser.new_page(viewport={"width": 1000, "height": 900})
+                page.goto(url)
+                page.set_input_files("#file", str(query))
+                page.wait_for_function("document.querySelectorAll('#faces img').length === 4", timeout=30_000)
+                text = page.inner_text("#faces")
+                assert "The face in this frame matches faces in 8 frames of 2 films by Astro Director" in text
+                assert page.inner_text("#shot-scale") == "Shot scale: medium"
+                page.wait_for_function(
+                    "[...document.querySelectorAll('#faces img')].every((i) => i.complete && i.naturalWidth > 0)"
+                )
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "serve-page-face-match.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

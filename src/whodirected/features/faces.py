@@ -27,8 +27,8 @@ copy would find, and what it costs).
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +57,20 @@ def available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("dlib", "face_recognition_models"))
 
 
-@cache
+_loaded = threading.local()
+
+
 def _models():
-    """dlib's detector, 5-point landmarks and descriptor network, loaded once per process.
-    The model files are located without importing ``face_recognition_models`` (which needs
+    """dlib's detector, 5-point landmarks and descriptor network, loaded once per thread (dlib's
+    objects must not be shared by threads: the embed pipeline's readers crashed on them). The
+    model files are located without importing ``face_recognition_models`` (which needs
     setuptools' deprecated ``pkg_resources``)."""
+    if not hasattr(_loaded, "models"):
+        _loaded.models = _load()
+    return _loaded.models
+
+
+def _load():
     import dlib
 
     spec = importlib.util.find_spec("face_recognition_models")
