@@ -3,12 +3,8 @@ and a frame of Tears of Steel (CC-BY, ../shared)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
@@ -127,46 +123,30 @@ def test_a_model_with_the_faces_block_shows_recurring_actors(face_models: tuple[
 
 
 def test_the_page_shows_a_face_match(face_models: tuple[Path, Path], tmp_path: Path) -> None:
-    from test_serve import ARTIFACTS, CHROMIUM, free_port
+    from test_serve import ARTIFACTS, CHROMIUM, serving
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (Debian package chromium; `make test` installs it)")
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "whodirected", "serve", "--model", str(face_models[0]), "--port", str(port)],
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     query = tmp_path / "astronaut-mirrored.jpg"
     ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(query, quality=92)
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+    with serving(face_models[0]) as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.goto(url)
+            page.set_input_files("#file", str(query))
+            page.wait_for_function("document.querySelectorAll('#faces img').length === 4", timeout=30_000)
+            text = page.inner_text("#faces")
+            assert "The face in this frame matches faces in 8 frames of 2 films by Astro Director" in text
+            assert page.inner_text("#shot-scale") == "Shot scale: medium"
+            page.wait_for_function(
+                "[...document.querySelectorAll('#faces img')].every((i) => i.complete && i.naturalWidth > 0)"
             )
-            try:
-                page = browser.new_page(viewport={"width": 1000, "height": 900})
-                page.goto(url)
-                page.set_input_files("#file", str(query))
-                page.wait_for_function("document.querySelectorAll('#faces img').length === 4", timeout=30_000)
-                text = page.inner_text("#faces")
-                assert "The face in this frame matches faces in 8 frames of 2 films by Astro Director" in text
-                assert page.inner_text("#shot-scale") == "Shot scale: medium"
-                page.wait_for_function(
-                    "[...document.querySelectorAll('#faces img')].every((i) => i.complete && i.naturalWidth > 0)"
-                )
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "serve-page-face-match.png"), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "serve-page-face-match.png"), full_page=True)
+        finally:
+            browser.close()

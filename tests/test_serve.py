@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -33,16 +34,13 @@ def free_port() -> int:
 BODY_TIMEOUT = 2.0
 
 
-@pytest.fixture(scope="module")
-def server_process(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    """``whodirected serve --docs`` in its own process on a free port, with a 1 MB upload cap and
-    a 2-second body timeout; yields its URL and PID."""
+@contextmanager
+def serving(model: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``whodirected serve --model MODEL OPTIONS`` in its own process on a free port, up and
+    answering; yields its URL and process, and stops it."""
     port = free_port()
-    config = tmp_path_factory.mktemp("serve") / "serve.toml"
-    config.write_text(f"[serve]\nbody_timeout = {BODY_TIMEOUT}\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "whodirected", "serve", "--model", str(demo_model), "--port", str(port),
-         "--max-upload-mb", "1", "--docs", "--config", str(config)],
+        [sys.executable, "-m", "whodirected", "serve", "--model", str(model), "--port", str(port), *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -58,10 +56,20 @@ def server_process(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -
                 time.sleep(0.2)
         else:
             pytest.fail("server did not start within 60 s")
-        yield url, process.pid
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_process(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """``whodirected serve --docs`` with a 1 MB upload cap and a 2-second body timeout; yields
+    its URL and PID."""
+    config = tmp_path_factory.mktemp("serve") / "serve.toml"
+    config.write_text(f"[serve]\nbody_timeout = {BODY_TIMEOUT}\n")
+    with serving(demo_model, "--max-upload-mb", "1", "--docs", "--config", str(config)) as (url, process):
+        yield url, process.pid
 
 
 @pytest.fixture(scope="module")
