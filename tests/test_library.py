@@ -151,7 +151,7 @@ def test_nfo_reader_refuses_hostile_and_oversized_files(tmp_path: Path) -> None:
     assert read_nfo(url_only).directors == ()
 
 
-def test_imdb_tsv_files_name_directors_by_title_and_year(tmp_path: Path) -> None:
+def test_imdb_tsv_files_name_directors_by_title_and_year(media_library: Path, tmp_path: Path) -> None:
     imdb = tmp_path / "imdb"
     imdb.mkdir()
     (imdb / "title.basics.tsv").write_text(
@@ -159,14 +159,15 @@ def test_imdb_tsv_files_name_directors_by_title_and_year(tmp_path: Path) -> None
         "tt1\tmovie\tThe Bomb\tLa Bombe\t0\t2012\t\\N\t90\tDrama\n"
         "tt2\tmovie\tThe Bomb\tThe Bomb\t0\t1950\t\\N\t80\tDrama\n"
         "tt3\ttvSeries\tBomb\tBomb\t0\t2012\t\\N\t30\tDrama\n"
+        "tt4\tmovie\tHeat\tHeat\t0\t1995\t\\N\t170\tCrime\n"
     )
     (imdb / "title.crew.tsv").write_text(
-        "tconst\tdirectors\twriters\ntt1\tnm1,nm2\t\\N\ntt2\tnm3\t\\N\ntt3\tnm3\t\\N\n"
+        "tconst\tdirectors\twriters\ntt1\tnm1,nm2\t\\N\ntt2\tnm3\t\\N\ntt3\tnm3\t\\N\ntt4\tnm4\t\\N\n"
     )
     (imdb / "name.basics.tsv").write_text(
         "nconst\tprimaryName\tbirthYear\tdeathYear\tprimaryProfession\tknownForTitles\n"
         "nm1\tIris Imdb\t\\N\t\\N\tdirector\ttt1\nnm2\tJo Imdb\t\\N\t\\N\tdirector\ttt1\n"
-        "nm3\tOld Timer\t\\N\t\\N\tdirector\ttt2\n"
+        "nm3\tOld Timer\t\\N\t\\N\tdirector\ttt2\nnm4\tMichael Mann\t\\N\t\\N\tdirector\ttt4\n"
     )
     names = DirectorMap.load(imdb)
     assert names.source == "imdb"
@@ -175,6 +176,15 @@ def test_imdb_tsv_files_name_directors_by_title_and_year(tmp_path: Path) -> None
     assert names.lookup("The Bomb", 1950) == ("Old Timer",)
     assert names.lookup("The Bomb", None) == ()  # two films of that name: no guess
     assert names.lookup("The Bomb", 1999) == ()
+    assert names.lookup("Heat", 1995) == ("Michael Mann",)
+    assert DirectorMap.load(imdb, wanted={"bomb"}).lookup("Heat", 1995) == ()  # only the wanted titles kept
+    # a library scanned with the IMDb folder: Bomb's NFO is refused, so IMDb names its directors
+    bomb = rows(scan(media_library, LibraryConfig(directors=str(imdb))).to_csv())["Bomb (2012)"]
+    assert (bomb["director"], bomb["label_source"], bomb["status"]) == (
+        "Iris Imdb; Jo Imdb",
+        "imdb",
+        "co-directed",
+    )
     with pytest.raises(MetadataError, match="no name.basics.tsv"):
         (imdb / "name.basics.tsv").unlink()
         DirectorMap.load(imdb)

@@ -136,11 +136,12 @@ class DirectorMap:
         return ()
 
     @classmethod
-    def load(cls, path: str | Path) -> DirectorMap:
-        """A ``title,year,director`` CSV, or a folder holding the IMDb TSV files."""
+    def load(cls, path: str | Path, wanted: set[str] | None = None) -> DirectorMap:
+        """A ``title,year,director`` CSV, or a folder holding the IMDb TSV files (of which only
+        the ``wanted`` :func:`title_key` titles are kept, when given)."""
         path = Path(path)
         if path.is_dir():
-            return cls.from_imdb(path)
+            return cls.from_imdb(path, wanted)
         try:
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)

@@ -27,7 +27,7 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from whodirected.config import VIDEO_EXTENSIONS, LibraryConfig
@@ -41,6 +41,7 @@ from whodirected.extract.metadata import (
     parse_year,
     read_nfo,
     split_names,
+    title_key,
 )
 
 _HASH_CHUNK = 1 << 20  # bytes read at each of the sampled places of a large file
@@ -72,6 +73,7 @@ class FilmSource:
     label_source: str = "folder"  # where the director came from: folder, csv, nfo, tags, map:..., imdb
     year: int | None = None
     directors: tuple[str, ...] = ()
+    title: str = ""  # a media centre's film: its title, to look its director up by
 
     @property
     def stem(self) -> str:
@@ -175,26 +177,38 @@ def title_and_year(name: str) -> tuple[str, int | None]:
 def scan(src: str | Path, config: LibraryConfig | None = None) -> Library:
     """The films of the library at ``src`` and who directed each: what ``extract`` would do."""
     config = (config or LibraryConfig()).validate()
-    directors = DirectorMap.load(config.directors) if config.directors else None
-    return discover(src, directors, config.extras)
+    return discover(src, config.directors, config.extras)
 
 
-def discover(src: str | Path, directors: DirectorMap | None = None, extras: bool = False) -> Library:
+def discover(src: str | Path, directors: str | Path | None = None, extras: bool = False) -> Library:
     """Find the films under a library folder or listed in a CSV file (see the module's text).
-    ``directors`` is the last source of directors; ``extras`` keeps trailers and the like."""
+    ``directors`` (a CSV or a folder of IMDb files, :class:`DirectorMap`) is the last source of
+    directors, read only when a film needs it; ``extras`` keeps trailers and the like."""
     src = Path(src)
     if not src.exists():
         raise LibraryError(f"{src}: no such file or folder")
     if src.is_file():
         return _from_csv(src)
-    walk = _Walk(directors, extras)
+    walk = _Walk(extras)
     walk.root(src)
-    return Library(walk.films, walk.problems, walk.extras, walk.tv_shows)
+    films = walk.films
+    wanted = {title_key(f.title) for f in films if f.title and not f.directors}
+    if directors is not None and wanted:  # IMDb's files are large: only these titles are kept
+        names = DirectorMap.load(directors, wanted)
+        films = [_looked_up(f, names) if f.title and not f.directors else f for f in films]
+    return Library(films, walk.problems, walk.extras, walk.tv_shows)
+
+
+def _looked_up(film: FilmSource, names: DirectorMap) -> FilmSource:
+    found = names.lookup(film.title, film.year)
+    if not found:
+        return film
+    director = found[0] if len(found) == 1 else ""
+    return replace(film, director=director, label_source=names.source, directors=found)
 
 
 @dataclass
 class _Walk:
-    directors: DirectorMap | None
     keep_extras: bool
     films: list[FilmSource] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -284,7 +298,8 @@ class _Walk:
             self.problems.append(f"{folder}: no video files")
 
     def _media_film(self, name: str, files: list[Path], nfos: list[Path]) -> None:
-        """A media centre's film: its director from the NFO, then tags, then the user's map."""
+        """A media centre's film: its director from the NFO, then the tags (then, once the walk
+        is done, the user's map: :func:`discover`)."""
         title, year = title_and_year(name)
         info, source = FilmInfo(), ""
         for nfo in nfos:
@@ -306,16 +321,14 @@ class _Walk:
             if tags.directors:
                 info, source = tags, "tags"
             year = year or tags.year
-        if not info.directors and self.directors is not None:
-            found = self.directors.lookup(title, year)
-            if found:
-                info, source = FilmInfo(title, year, found), self.directors.source
         for path in sorted(files):
             self._add(path, name, FilmInfo(title, year, info.directors), source)
 
     def _add(self, path: Path, film: str, info: FilmInfo, source: str) -> None:
         director = info.directors[0] if len(info.directors) == 1 else ""
-        self.films.append(FilmSource(director, film, path, source, info.year, info.directors))
+        self.films.append(
+            FilmSource(director, film, path, source, info.year, info.directors, info.title or "")
+        )
 
 
 def _film_folder(folder: Path, children: list[os.DirEntry]) -> bool:
