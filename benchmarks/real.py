@@ -164,7 +164,9 @@ def main() -> None:
     if create_faces_rows := REGISTRY["faces"].available():
         for name, dataset in (("real-clips", real), ("demo 4x3x12 s", demo)):
             block = embed_dataset(dataset, "faces", dataset.root / ".whodirected" / "features").matrix
-            shares = ", ".join(f"{s} {v:.0%}" for s, v in zip(faces.SCALES, faces.scale_shares(block), strict=True))
+            shares = ", ".join(
+                f"{s} {v:.0%}" for s, v in zip(faces.SCALES, faces.scale_shares(block), strict=True)
+            )
             per = dataset.frames[block[:, 0] > 0].groupby("director").size().to_dict()
             print(f"{name}: frames with a face by director {per or 'none'}; shot scales {shares}")
     else:

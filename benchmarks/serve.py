@@ -32,9 +32,7 @@ from whodirected.models.model import Model
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--requests", type=int, default=64, help="requests per level (at least 8 per client)"
-    )
+    parser.add_argument("--requests", type=int, default=64, help="requests per level (at least 8 per client)")
     parser.add_argument(
         "--max-batch", type=int, default=None, help="[serve] max_batch (default: the config's)"
     )

@@ -32,4 +32,7 @@ def test_explore_writes_a_self_contained_report(demo_frames: Path, tmp_path: Pat
     from whodirected.features import faces
 
     if faces.available():  # the demo's drawn films have no faces: every frame is "no face"
-        assert "<h2>Shot scale</h2>" in page and page.count("Shot scale: close-up 0%, medium 0%, long 0%, no face 100%") == 2
+        assert (
+            "<h2>Shot scale</h2>" in page
+            and page.count("Shot scale: close-up 0%, medium 0%, long 0%, no face 100%") == 2
+        )

@@ -281,9 +281,8 @@ class _Walk:
         for entry in children:
             if _is_video(entry) and self._keep(entry.name):
                 files.append(Path(entry.path))
-            elif entry.is_dir() and (
-                PART.search(" " + entry.name) or is_extra(entry.name)
-            ):  # CD1/, trailers/
+            # a part's folder (CD1/, Disc 2/) or an extras folder (trailers/)
+            elif entry.is_dir() and (PART.search(f" {entry.name}") or is_extra(entry.name)):
                 videos = [Path(p.path) for p in _entries(Path(entry.path), self.problems) if _is_video(p)]
                 if self.keep_extras or not is_extra(entry.name):
                     files += videos
