@@ -106,7 +106,8 @@ def test_a_model_with_the_faces_block_shows_recurring_actors(face_models: tuple[
     with_faces, without = face_models
     query = ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # a view the model never saw
     prediction = Model.load(with_faces).predict(query)
-    assert prediction.shot_scale == "medium"
+    assert prediction.shot_scale == "medium" and prediction.shot_scale_share == 1.0
+    assert prediction.shot == "medium (100% of Astro Director's training frames are)"
     (match,) = prediction.face_matches
     assert (
         match.director == "Astro Director"
@@ -117,7 +118,7 @@ def test_a_model_with_the_faces_block_shows_recurring_actors(face_models: tuple[
     assert match.summary == "the face in this frame matches faces in 8 frames of 2 films by Astro Director"
     assert prediction.to_dict()["face_matches"][0]["summary"] == match.summary
     plain = Model.load(without).predict(query)
-    assert plain.face_matches == [] and plain.shot_scale is None and plain.ranking
+    assert plain.face_matches == [] and plain.shot_scale is None and plain.shot is None and plain.ranking
     still = Model.load(with_faces).predict(Image.fromarray(skimage_data.rocket()))
     assert still.face_matches == [] and still.shot_scale == "no face"
 
@@ -142,7 +143,10 @@ def test_the_page_shows_a_face_match(face_models: tuple[Path, Path], tmp_path: P
             page.wait_for_function("document.querySelectorAll('#faces img').length === 4", timeout=30_000)
             text = page.inner_text("#faces")
             assert "The face in this frame matches faces in 8 frames of 2 films by Astro Director" in text
-            assert page.inner_text("#shot-scale") == "Shot scale: medium"
+            assert (
+                page.inner_text("#shot-scale")
+                == "Shot scale: medium (100.0% of Astro Director's training frames are)"
+            )
             page.wait_for_function(
                 "[...document.querySelectorAll('#faces img')].every((i) => i.complete && i.naturalWidth > 0)"
             )

@@ -285,8 +285,8 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Conso
         )
     if p.style is not None:
         out.print(f"  style: {p.style.summary}", highlight=False)
-    if p.shot_scale is not None:
-        out.print(f"  shot: {p.shot_scale}", highlight=False)
+    if p.shot is not None:
+        out.print(f"  shot: {p.shot}", highlight=False)
     for match in p.face_matches:
         out.print(f"  face: {match.summary} (distance {match.distance:.2f})", highlight=False)
     if per_frame:

@@ -32,6 +32,7 @@ class Model(Protocol):
     classes: list[str]
     blocks: list[tuple[str, int]]
     index: Any
+    meta: dict
     profiles: Any
     min_confidence: float
     min_familiarity: float
@@ -100,11 +101,21 @@ class Prediction:
     frames: list[Prediction] = field(default_factory=list)  # the frames behind an aggregate verdict
     aggregate: str | None = None  # how ``frames`` were combined
     shot_scale: str | None = None  # close-up, medium, long or "no face", with a faces block
+    shot_scale_share: float | None = None  # the share of the top director's training frames at that scale
     face_matches: list[FaceMatch] = field(default_factory=list)  # recurring actors, by director
 
     @property
     def confidence(self) -> float:
         return self.ranking[0].probability if self.ranking else 0.0
+
+    @property
+    def shot(self) -> str | None:
+        """The shot scale in words, beside the top director's habit when the model knows it."""
+        if self.shot_scale is None:
+            return None
+        if self.shot_scale_share is None or not self.ranking:
+            return self.shot_scale
+        return f"{self.shot_scale} ({self.shot_scale_share:.0%} of {self.ranking[0].director}'s training frames are)"
 
     @property
     def unfamiliar(self) -> bool:
@@ -142,6 +153,7 @@ class Prediction:
             "reason": self.reason,
             "aggregate": self.aggregate,
             "shot_scale": self.shot_scale,
+            "shot_scale_share": self.shot_scale_share,
             "face_matches": [asdict(m) | {"summary": m.summary} for m in self.face_matches],
             "frames": [f.to_dict(top_k) for f in self.frames],
         }
@@ -210,6 +222,8 @@ def predict_images(
             prediction.style = read_out(styles[row], model.profiles, int(order[0]), model.classes[order[0]])
         if face_columns is not None:
             prediction.shot_scale = faces.SCALES[int(np.argmax(features[row, face_columns][2:6]))]
+            shares = model.meta.get("shot_scales", {}).get(model.classes[order[0]])
+            prediction.shot_scale_share = shares[prediction.shot_scale] if shares else None
             prediction.face_matches = _face_matches(model, features[row, face_columns])
     return results
 

@@ -135,6 +135,18 @@ def build_model(
         face_descriptors(data.x, data.features.blocks),
     )
     meta["film_match_threshold"] = index.film_threshold
+    face_columns = block_columns(data.features.blocks, "faces")
+    if face_columns is not None:  # each director's shot scales, for the read-out
+        meta["shot_scales"] = {
+            c: dict(
+                zip(
+                    faces.SCALES,
+                    faces.scale_shares(data.x[data.y == i, face_columns]).round(4).tolist(),
+                    strict=True,
+                )
+            )
+            for i, c in enumerate(data.classes)
+        }
     open_set = calibrate(data, config, head_config(config, head.history)) if config.calibrate else None
     profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
     means = centroids(scaled, data.y, len(data.classes), data.features.blocks)
