@@ -272,16 +272,20 @@ def write_report(
 
 
 def explore(
-    dataset: Dataset, out: str | Path, config: EmbedConfig, store: str | Path | None = None, on_progress=None
+    dataset: Dataset,
+    out: str | Path,
+    config: EmbedConfig,
+    store: str | Path | None = None,
+    on_progress=None,
+    shot_scales: bool | None = None,
 ) -> tuple[Path, list[str]]:
-    """Embed what is missing (the style block, ``config.backbone`` for the map, and the faces
-    block for the shot scales when it is installed), write the report; return its path and the
-    imbalance warnings."""
+    """Embed what is missing (the style block, ``config.backbone`` for the map, and with
+    ``shot_scales`` the faces block; ``None``: when it is installed), write the report; return
+    its path and the imbalance warnings."""
     style_features = embed(dataset, config, store, on_progress, backbone="style")
     map_features = embed(dataset, config, store, on_progress)
-    face_features = (
-        embed(dataset, config, store, on_progress, backbone="faces") if faces.available() else None
-    )
+    wanted = faces.available() if shot_scales is None else shot_scales
+    face_features = embed(dataset, config, store, on_progress, backbone="faces") if wanted else None
     path = write_report(
         dataset, out, style_features, map_features, config.backbone, face_features=face_features
     )
