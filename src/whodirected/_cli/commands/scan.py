@@ -29,14 +29,15 @@ def scan(
     """List the films of a library and who directed each, from the metadata it already has
     (NFO files, container tags, --directors): the CSV that `extract` reads. Nothing is decoded."""
     from whodirected import _atomic as atomic
-    from whodirected._cli.console import out, print_scan_summary
+    from whodirected._cli.console import console, out, print_scan_summary
     from whodirected.errors import WhodirectedError
     from whodirected.extract.sources import scan as scan_library
 
     chosen = settings(config, "library", directors=str(directors) if directors else None, extras=extras)
     start = time.perf_counter()
     try:
-        found = scan_library(library, chosen)
+        with console.status(f"scanning {library} (NFO files, then tags where they name no one)"):
+            found = scan_library(library, chosen)
     except WhodirectedError as exc:
         fail(str(exc), 2)
     seconds = time.perf_counter() - start
