@@ -44,6 +44,7 @@ MATCH_DISTANCE = 0.6  # dlib's threshold: the same person is nearer than this
 EMBEDDING = 128
 NAMES = ("faces", "face_height", "close_up", "medium", "long", "no_face", "face_x", "face_y")
 DIM = len(NAMES) + EMBEDDING  # the block: the traits above, then the largest face's descriptor
+SCALE_COLUMNS = slice(NAMES.index("close_up"), NAMES.index("no_face") + 1)  # one-hot, SCALES order
 VERSION = f"faces-1;h{WORK_HEIGHT};up{UPSAMPLE};cu{CLOSE_UP};m{MEDIUM}"
 INSTALL = "pip install 'whodirected[faces]'"
 SCALE_NOTE = (
@@ -112,7 +113,7 @@ class Faces:
         """The block's row: :data:`NAMES`, then the descriptor (zeros without a face)."""
         row = np.zeros(DIM, np.float32)
         row[0] = len(self.faces)
-        row[2 + SCALES.index(self.scale)] = 1.0
+        row[SCALE_COLUMNS.start + SCALES.index(self.scale)] = 1.0
         if self.faces:
             row[1] = self.faces[0].height
             row[6:8] = self.faces[0].centre
@@ -163,4 +164,9 @@ def embeddings(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def scale_shares(block: np.ndarray) -> np.ndarray:
     """The share of frames of each shot scale, :data:`SCALES` order, from rows of the block."""
     block = np.atleast_2d(block)
-    return block[:, 2:6].mean(axis=0) if len(block) else np.zeros(len(SCALES))
+    return block[:, SCALE_COLUMNS].mean(axis=0) if len(block) else np.zeros(len(SCALES))
+
+
+def scale_of_row(row: np.ndarray) -> str:
+    """The shot scale recorded in one row of the block."""
+    return SCALES[int(np.argmax(row[SCALE_COLUMNS]))]

@@ -80,8 +80,9 @@ class FaceMatch:
 
     @property
     def summary(self) -> str:
+        frames = f"{self.frames} frame{'s' if self.frames != 1 else ''}"
         films = f"{len(self.films)} film{'s' if len(self.films) != 1 else ''}"
-        return f"the face in this frame matches faces in {self.frames} frame{'s' if self.frames != 1 else ''} of {films} by {self.director}"
+        return f"the face in this frame matches faces in {frames} of {films} by {self.director}"
 
 
 @dataclass
@@ -221,7 +222,7 @@ def predict_images(
         if model.profiles is not None:
             prediction.style = read_out(styles[row], model.profiles, int(order[0]), model.classes[order[0]])
         if face_columns is not None:
-            prediction.shot_scale = faces.SCALES[int(np.argmax(features[row, face_columns][2:6]))]
+            prediction.shot_scale = faces.scale_of_row(features[row, face_columns])
             shares = model.meta.get("shot_scales", {}).get(model.classes[order[0]])
             prediction.shot_scale_share = shares[prediction.shot_scale] if shares else None
             prediction.face_matches = _face_matches(model, features[row, face_columns])
