@@ -16,7 +16,7 @@ import pytest
 from whodirected.config import ExtractConfig, LibraryConfig
 from whodirected.extract.library import extract_library
 from whodirected.extract.manifest import read_manifest
-from whodirected.extract.metadata import DirectorMap, MetadataError, read_nfo
+from whodirected.extract.metadata import DirectorMap, MetadataError, read_nfo, title_key
 from whodirected.extract.sources import scan
 
 BOMB = """<?xml version="1.0"?>
@@ -177,6 +177,7 @@ def test_imdb_tsv_files_name_directors_by_title_and_year(media_library: Path, tm
     assert names.lookup("The Bomb", None) == ()  # two films of that name: no guess
     assert names.lookup("The Bomb", 1999) == ()
     assert names.lookup("Heat", 1995) == ("Michael Mann",)
+    assert title_key("Amélie!") == title_key("amelie") and title_key("七人の侍") != title_key("羅生門")
     assert DirectorMap.load(imdb, wanted={"bomb"}).lookup("Heat", 1995) == ()  # only the wanted titles kept
     # a library scanned with the IMDb folder: Bomb's NFO is refused, so IMDb names its directors
     bomb = rows(scan(media_library, LibraryConfig(directors=str(imdb))).to_csv())["Bomb (2012)"]

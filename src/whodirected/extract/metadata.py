@@ -100,8 +100,8 @@ def container_tags(path: str | Path) -> FilmInfo:
 
 def title_key(title: str) -> str:
     """A title for matching: case, accents, punctuation and a leading article ignored."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().casefold()
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    text = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
+    words = re.sub(r"[\W_]+", " ", text.casefold()).split()  # letters of every script are kept
     if len(words) > 1 and words[0] in ("the", "a", "an"):
         words = words[1:]
     return " ".join(words)
