@@ -99,7 +99,9 @@ class EmbedConfig:
     """How frames become features."""
 
     backbone: str = "efficientnet-lite0"  # benchmarks/real.py: the style block helps only on the demo
-    batch_size: int = 0  # frames per forward pass; 0: 32 on a CPU, 256 on CUDA
+    batch_size: int = (
+        0  # frames read and embedded together; 0: 32 on a CPU (its network takes 4 a pass), 256 on CUDA
+    )
     device: str | None = None  # None: "cuda" when available, else "cpu"
     precision: str = (
         "fp32"  # fp32, or bf16 / fp16 on CUDA (features within about 5e-2 of the largest fp32 one)

@@ -240,9 +240,9 @@ def _timecode(seconds: float | None) -> str:
     return f"{hours:d}:{minutes:02d}:{rest:04.1f}"
 
 
-def print_prediction(prediction, top_k: int, per_frame: bool = False, out: Console | None = None) -> None:
-    """A prediction as a person reads it: verdict, ranked directors with bars, evidence, style."""
-    out = out or Console(soft_wrap=True)
+def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
+    """A prediction as a person reads it, on standard output: verdict, ranked directors with
+    bars, evidence, style."""
     p = prediction
     head = f"[bold]{p.source}[/]"
     if p.frames:

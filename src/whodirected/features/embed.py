@@ -34,7 +34,9 @@ from whodirected.runners.local import LocalRunner
 
 STORE_INDEX = "frames.csv"
 STAT_INDEX = "stat-index.csv"  # path, size, mtime_ns -> key: unchanged files are not read again
-CPU_BATCH, CUDA_BATCH = 32, 256  # frames per forward pass when the setting is 0 (auto)
+# frames read and embedded together when the setting is 0 (auto); a CPU's network still takes
+# them registry.CPU_CHUNK at a time
+CPU_BATCH, CUDA_BATCH = 32, 256
 
 
 def file_key(data: bytes) -> str:
@@ -192,14 +194,14 @@ def _embed(
     blocks, matrices = [], []
     for name in names:
         spec = REGISTRY[name]
-        version = spec.version(random_weights, precision if spec.prep is not None else "fp32")
+        chosen_precision = precision if spec.prep is not None else "fp32"  # only networks have one
+        version = spec.version(random_weights, chosen_precision)
         cache = FeatureStore(store, name, version, spec.dim)
         summary.corrupt += cache.corrupt
         todo = [i for i, k in enumerate(keys) if k is not None and i not in bad and k not in cache]
         todo = list({keys[i]: i for i in todo}.values())  # identical files computed once
         summary.cached[name] = sum(1 for i, k in enumerate(keys) if k is not None and k in cache)
         done = computed = 0
-        chosen_precision = precision if spec.prep is not None else "fp32"
         worker = partial(EmbedWorker, name, device, random_weights, max_pixels, chosen_precision)
         size = batch_size or (CUDA_BATCH if todo and _on_cuda(spec, device) else CPU_BATCH)
         rows = [{"i": i, "path": paths[i]} for i in todo]
@@ -313,7 +315,7 @@ def embed(
         name,
         store or dataset.store,
         config.batch_size,
-        "cpu" if name == "style" else config.device,
+        config.device,  # blocks that are no network run on the CPU whatever it says
         config.max_pixels,
         on_progress,
         runner=runner,

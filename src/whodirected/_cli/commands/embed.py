@@ -30,7 +30,11 @@ def embed(
     ] = None,
     backbone: BackboneOption = None,
     batch_size: Annotated[
-        int | None, typer.Option(min=1, help=f"Frames per forward pass (default {D.batch_size}).")
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Frames read and embedded together (default {D.batch_size}: automatic, larger on CUDA).",
+        ),
     ] = None,
     device: DeviceOption = None,
     runner_name: RunnerOption = "local",

@@ -141,22 +141,18 @@ class TorchExtractor(Extractor):
             return out.float().cpu().numpy().reshape(len(batch), -1)
 
 
-class FacesExtractor(Extractor):
-    """Faces as a block: how many, the largest one's size (the shot scale) and place, and its
-    128-d descriptor (:mod:`whodirected.features.faces`)."""
+class ComputedExtractor(Extractor):
+    """A block computed by a function of the picture rather than a network: the style
+    descriptors (:mod:`whodirected.features.style`), the faces block (:mod:`.faces`)."""
 
-    name, dim, version = "faces", faces.DIM, faces.VERSION
-    preprocessor = staticmethod(faces.describe)
+    def __init__(
+        self, name: str, dim: int, version: str, describe: Callable[[Image.Image], np.ndarray]
+    ) -> None:
+        self.name, self.dim, self.version, self._describe = name, dim, version, describe
 
-    def embed(self, batch: list[np.ndarray]) -> np.ndarray:
-        return np.stack(batch).astype(np.float32)
-
-
-class StyleExtractor(Extractor):
-    """The interpretable style descriptors as a backbone."""
-
-    name, dim, version = "style", len(style.NAMES), style.VERSION
-    preprocessor = staticmethod(style.describe)
+    @property
+    def preprocessor(self) -> Callable[[Image.Image], np.ndarray]:
+        return self._describe
 
     def embed(self, batch: list[np.ndarray]) -> np.ndarray:
         return np.stack(batch).astype(np.float32)
@@ -262,7 +258,9 @@ register(
         "none: computed",
         "cv2",
         True,
-        lambda device, random_weights, precision: StyleExtractor(),
+        lambda device, random_weights, precision: ComputedExtractor(
+            "style", len(style.NAMES), style.VERSION, style.describe
+        ),
         about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
         fixed_version=style.VERSION,
     )
@@ -277,7 +275,9 @@ register(
         "bundled (PyPI: dlib-bin, face-recognition-models)",
         "dlib,face_recognition_models",
         True,
-        lambda device, random_weights, precision: FacesExtractor(),
+        lambda device, random_weights, precision: ComputedExtractor(
+            "faces", faces.DIM, faces.VERSION, faces.describe
+        ),
         about="faces: shot scale (close-up, medium, long), position, and who (recurring actors)",
         fixed_version=faces.VERSION,
         install=faces.INSTALL,
