@@ -147,15 +147,6 @@ def _is_video(entry: os.DirEntry | Path) -> bool:
     )
 
 
-def _entries(folder: Path, problems: list[str]) -> list[os.DirEntry]:
-    try:
-        with os.scandir(folder) as found:
-            return sorted((e for e in found if not e.name.startswith(".")), key=lambda e: e.name)
-    except OSError as exc:
-        problems.append(f"{folder}: cannot read folder ({exc.strerror or exc})")
-        return []
-
-
 def film_name(stem: str) -> str:
     """A file's film: its name without a part marker (``Heat (1995) - part1`` -> ``Heat (1995)``)."""
     return PART.sub("", stem).rstrip(" ._-") or stem
@@ -214,20 +205,35 @@ class _Walk:
     problems: list[str] = field(default_factory=list)
     extras: int = 0
     tv_shows: list[str] = field(default_factory=list)
+    listed: dict[str, list[os.DirEntry]] = field(default_factory=dict)  # each folder read once
+
+    def entries(self, folder: Path | str) -> list[os.DirEntry]:
+        """A folder's entries, hidden ones left out, by name; an unreadable folder is one line."""
+        key = str(folder)
+        if key not in self.listed:
+            try:
+                with os.scandir(folder) as found:
+                    self.listed[key] = sorted(
+                        (e for e in found if not e.name.startswith(".")), key=lambda e: e.name
+                    )
+            except OSError as exc:
+                self.problems.append(f"{folder}: cannot read folder ({exc.strerror or exc})")
+                self.listed[key] = []
+        return self.listed[key]
 
     def root(self, folder: Path) -> None:
-        entries = _entries(folder, self.problems)
+        entries = self.entries(folder)
         self._loose_files(folder, entries)
         for entry in entries:
             if not entry.is_dir():
                 continue
             path = Path(entry.path)
-            children = _entries(path, self.problems)
+            children = self.entries(path)
             if self._tv_show(path, children):
                 continue
             if _film_folder(path, children):
                 self._film_folder(path, children)
-            elif any(_film_folder(Path(c.path), _entries(Path(c.path), [])) for c in children if c.is_dir()):
+            elif any(_film_folder(Path(c.path), self.entries(c.path)) for c in children if c.is_dir()):
                 self.root(path)  # a collection of film folders ("Movies/"): walked the same way
             else:
                 self._director_folder(path, children)
@@ -259,7 +265,7 @@ class _Walk:
                 self._add(Path(entry.path), film_name(os.path.splitext(entry.name)[0]), label, "folder")
                 found += 1
             elif entry.is_dir():
-                for part in _entries(Path(entry.path), self.problems):
+                for part in self.entries(entry.path):
                     if _is_video(part):
                         self._add(Path(part.path), entry.name, label, "folder")
                         found += 1
@@ -283,7 +289,7 @@ class _Walk:
                 files.append(Path(entry.path))
             # a part's folder (CD1/, Disc 2/) or an extras folder (trailers/)
             elif entry.is_dir() and (PART.search(f" {entry.name}") or is_extra(entry.name)):
-                videos = [Path(p.path) for p in _entries(Path(entry.path), self.problems) if _is_video(p)]
+                videos = [Path(p.path) for p in self.entries(entry.path) if _is_video(p)]
                 if self.keep_extras or not is_extra(entry.name):
                     files += videos
                 else:
