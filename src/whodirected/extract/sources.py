@@ -65,15 +65,19 @@ SEASON = re.compile(r"^(season[ ._-]*\d+|specials)$", re.IGNORECASE)
 @dataclass(frozen=True)
 class FilmSource:
     """One video file to extract: a whole film, or one part of a film. ``directors`` holds
-    every director found; ``director`` is set only when there is exactly one."""
+    every director found; ``director`` is the one when there is exactly one."""
 
-    director: str
+    directors: tuple[str, ...]
     film: str
     path: Path
     label_source: str = "folder"  # where the director came from: folder, csv, nfo, tags, map:..., imdb
     year: int | None = None
-    directors: tuple[str, ...] = ()
     title: str = ""  # a media centre's film: its title, to look its director up by
+
+    @property
+    def director(self) -> str:
+        """The film's director, or "" when none or several were found."""
+        return self.directors[0] if len(self.directors) == 1 else ""
 
     @property
     def stem(self) -> str:
@@ -134,9 +138,10 @@ class Library:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["path", "director", "film", "year", "label_source", "status"])
         for f in sorted(self.films, key=lambda f: (f.film.casefold(), str(f.path))):
-            director = f.director or CO_DIRECTOR_SEPARATOR.join(f.directors)
             label = f.label_source if f.directors else ""
-            writer.writerow([f.path, director, f.film, f.year or "", label, f.status])
+            writer.writerow(
+                [f.path, CO_DIRECTOR_SEPARATOR.join(f.directors), f.film, f.year or "", label, f.status]
+            )
         return out.getvalue()
 
 
@@ -192,10 +197,7 @@ def discover(src: str | Path, directors: str | Path | None = None, extras: bool 
 
 def _looked_up(film: FilmSource, names: DirectorMap) -> FilmSource:
     found = names.lookup(film.title, film.year)
-    if not found:
-        return film
-    director = found[0] if len(found) == 1 else ""
-    return replace(film, director=director, label_source=names.source, directors=found)
+    return replace(film, label_source=names.source, directors=found) if found else film
 
 
 @dataclass
@@ -330,10 +332,7 @@ class _Walk:
             self._add(path, name, FilmInfo(title, year, info.directors), source)
 
     def _add(self, path: Path, film: str, info: FilmInfo, source: str) -> None:
-        director = info.directors[0] if len(info.directors) == 1 else ""
-        self.films.append(
-            FilmSource(director, film, path, source, info.year, info.directors, info.title or "")
-        )
+        self.films.append(FilmSource(info.directors, film, path, source, info.year, info.title or ""))
 
 
 def _film_folder(folder: Path, children: list[os.DirEntry]) -> bool:
@@ -368,8 +367,7 @@ def _from_csv(path: Path) -> Library:
                     # gave a co-directed or unlabelled film is the CSV's
                     scanned = (row.get("status") or "ok").strip() == "ok"
                     label = ((row.get("label_source") or "").strip() if scanned else "") or "csv"
-                    director = names[0] if len(names) == 1 else ""
-                    films.append(FilmSource(director, film, video, label, parse_year(row.get("year")), names))
+                    films.append(FilmSource(names, film, video, label, parse_year(row.get("year"))))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise LibraryError(f"{path}: cannot read library CSV ({exc})") from None
     return Library(films, problems)
