@@ -15,10 +15,11 @@ from PIL import Image
 
 from whodirected.extract.video import Video
 from whodirected.features import faces
+from whodirected.features.backbones import REGISTRY
 
 
 def main() -> None:
-    if not faces.available():
+    if not REGISTRY["faces"].available():
         print(f"the faces block is not installed: {faces.INSTALL}")
         return
     from skimage import data

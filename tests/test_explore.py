@@ -18,9 +18,9 @@ def test_explore_writes_a_self_contained_report(demo_frames: Path, tmp_path: Pat
     assert "only 2 film(s)" in page  # few films per director is flagged
     assert page.count("data:image/png;base64,") >= 2 and "data:image/jpeg;base64," in page
     assert "http://" not in page and "https://" not in page  # nothing from a CDN
-    from whodirected.features import faces
+    from whodirected.features.backbones import REGISTRY
 
-    if faces.available():  # the demo's drawn films have no faces: every frame is "no face"
+    if REGISTRY["faces"].available():  # the demo's drawn films have no faces: every frame is "no face"
         assert (
             "<h2>Shot scale</h2>" in page
             and page.count("Shot scale: close-up 0%, medium 0%, long 0%, no face 100%") == 2

@@ -53,11 +53,6 @@ SCALE_NOTE = (
 )
 
 
-def available() -> bool:
-    """Whether dlib and the face models are installed."""
-    return all(importlib.util.find_spec(m) is not None for m in ("dlib", "face_recognition_models"))
-
-
 _loaded = threading.local()
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 from whodirected import _atomic as atomic
 from whodirected.config import EmbedConfig
 from whodirected.features import faces, style
+from whodirected.features.backbones import REGISTRY
 from whodirected.features.dataset import Dataset
 from whodirected.features.embed import Features, embed
 from whodirected.features.images import ImageError, open_image
@@ -284,7 +285,7 @@ def explore(
     its path and the imbalance warnings."""
     style_features = embed(dataset, config, store, on_progress, backbone="style")
     map_features = embed(dataset, config, store, on_progress)
-    wanted = faces.available() if shot_scales is None else shot_scales
+    wanted = REGISTRY["faces"].available() if shot_scales is None else shot_scales
     face_features = embed(dataset, config, store, on_progress, backbone="faces") if wanted else None
     path = write_report(
         dataset, out, style_features, map_features, config.backbone, face_features=face_features
