@@ -120,9 +120,6 @@ class DirectorMap:
             known = years.get(year)
             years[year] = tuple(dict.fromkeys((*known, *directors))) if known else directors
 
-    def __len__(self) -> int:
-        return sum(len(years) for years in self._by_title.values())
-
     def lookup(self, title: str, year: int | None) -> tuple[str, ...]:
         """The directors of ``title`` from ``year``: an entry of that year, else one with no
         year; a film with no year matches only when the title has a single entry."""
