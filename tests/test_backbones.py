@@ -70,3 +70,19 @@ def test_black_bars_are_trimmed_before_the_network_sees_the_frame() -> None:
     same = [extractor.preprocess(Image.fromarray(picture)), extractor.preprocess(Image.fromarray(boxed))]
     assert np.abs(same[0] - same[1]).mean() < 0.05
     assert os.cpu_count()
+
+
+@pytest.mark.parametrize("size", [(384, 216), (1279, 533), (500, 800), (224, 224)])
+def test_preprocessing_is_the_centre_crop_of_the_resized_frame(size: tuple[int, int]) -> None:
+    """Only the kept pixels are resampled: the result is the resize-then-crop one, but for
+    rounding (Pillow rounds to 8 bits between its two passes, whose order may differ)."""
+    prep = create("efficientnet-lite0").preprocessor
+    frame = Image.fromarray(np.random.default_rng(2).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    scale = prep.size / min(frame.size)
+    w, h = max(prep.size, round(frame.width * scale)), max(prep.size, round(frame.height * scale))
+    left, top = (w - prep.size) // 2, (h - prep.size) // 2
+    full = frame.resize((w, h), Image.Resampling.BILINEAR)
+    expected = np.asarray(full.crop((left, top, left + prep.size, top + prep.size)), dtype=int)
+    got = prep(frame)
+    assert got.shape == (prep.size, prep.size, 3) and got.dtype == np.uint8
+    assert np.abs(got - expected).max() <= 1 and np.abs(got - expected).mean() < 0.25

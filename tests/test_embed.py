@@ -1,4 +1,5 @@
 import shutil
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,8 @@ import pandas as pd
 from PIL import Image
 
 from whodirected.features.dataset import load_dataset
-from whodirected.features.embed import STORE_INDEX, embed_dataset
+from whodirected.features.embed import STORE_INDEX, EmbedWorker, embed_dataset
+from whodirected.features.images import DEFAULT_MAX_PIXELS
 from whodirected.runners.local import LocalRunner
 
 
@@ -76,6 +78,41 @@ def test_many_reader_threads_give_the_features_of_one(demo_frames: Path, tmp_pat
     assert keys[0] == keys[1] == keys[2] and many.summary.computed["efficientnet-lite0"] == len(dataset)
     np.testing.assert_allclose(many.matrix, one.matrix, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(forked.matrix[:, :1280], one.matrix, rtol=1e-5, atol=1e-5)
+
+
+def test_readers_wait_while_a_network_computes_on_the_cpu(demo_frames: Path) -> None:
+    """On a CPU the network uses every core: reading the next batch beside it only slowed
+    both, so the readers take turns with it (and share each batch between them)."""
+    import threading
+    import time
+
+    spans: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+
+    class Timed(EmbedWorker):
+        def prepare(self, batch):
+            start = time.perf_counter()
+            prepared = super().prepare(batch)
+            with lock:
+                spans.append(("read", start, time.perf_counter()))
+            return prepared
+
+        def run(self, prepared):
+            start = time.perf_counter()
+            result = super().run(prepared)
+            spans.append(("run", start, time.perf_counter()))
+            return result
+
+    paths = load_dataset(demo_frames).frames.path.tolist()[:12]
+    rows = [{"i": i, "path": p} for i, p in enumerate(paths)]
+    worker = partial(Timed, "efficientnet-lite0", "cpu", False, DEFAULT_MAX_PIXELS)
+    results = list(LocalRunner(threads=2).map_batches(worker, rows, 4))
+    assert [int(i) for r in results for i in r["i"]] == list(range(12))
+    reads = [(a, b) for kind, a, b in spans if kind == "read"]
+    runs = [(a, b) for kind, a, b in spans if kind == "run"]
+    assert len(runs) == 3 and len(reads) == 6  # each batch of 4 read in two slices of 2
+    assert not any(a < d and c < b for a, b in reads for c, d in runs)  # never at the same time
+    assert not EmbedWorker("style", "cpu", False, DEFAULT_MAX_PIXELS).uses_all_cores
 
 
 def test_a_cached_rerun_imports_no_torch(demo_frames: Path, tmp_path: Path) -> None:

@@ -260,6 +260,7 @@ class EmbedWorker:
     ) -> None:
         self.extractor = create(name, device=device, random_weights=random_weights, precision=precision)
         self.max_pixels = max_pixels
+        self.uses_all_cores = self.extractor.uses_all_cores  # then reading waits for the network
 
     def reader(self) -> Callable[[dict], tuple[np.ndarray, list[np.ndarray], list[str]]]:
         return partial(read_batch, self.extractor.preprocessor, self.max_pixels)

@@ -17,7 +17,12 @@ from whodirected.errors import RunnerError
 
 class BatchWorker(Protocol):
     """Built once per worker (a backbone loaded once), then given batches: ``prepare`` reads a
-    batch's inputs (decoding, may run in threads ahead), ``run`` computes on them."""
+    batch's inputs (decoding, may run in threads ahead), ``run`` computes on them.
+
+    Optional: ``join(slices)`` makes one prepared batch of the prepared slices of it (then
+    readers share each batch), ``reader()`` is ``prepare`` without the worker, picklable (for
+    reader processes), and ``uses_all_cores`` says that ``run`` keeps every CPU core busy
+    (readers then wait for it rather than compete)."""
 
     def prepare(self, batch: dict[str, Any]) -> Any: ...
 

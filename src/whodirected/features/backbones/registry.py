@@ -43,12 +43,13 @@ class Preprocess:
         image = style.trim_bars(image.convert("RGB"))
         if self.resize == "squash":
             image = image.resize((self.size, self.size), Image.Resampling.BILINEAR)
-        else:
+        else:  # the centre crop of the resized picture, resampling only the pixels it keeps
             scale = self.size / min(image.size)
             w, h = max(self.size, round(image.width * scale)), max(self.size, round(image.height * scale))
-            image = image.resize((w, h), Image.Resampling.BILINEAR)
             left, top = (w - self.size) // 2, (h - self.size) // 2
-            image = image.crop((left, top, left + self.size, top + self.size))
+            sx, sy = image.width / w, image.height / h
+            box = (left * sx, top * sy, (left + self.size) * sx, (top + self.size) * sy)
+            image = image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box)
         return np.asarray(image, dtype=np.uint8)
 
 
@@ -58,6 +59,7 @@ class Extractor:
     name: str
     dim: int
     version: str  # changes whenever weights or preprocessing change the features
+    uses_all_cores: bool = False  # ``embed`` keeps every CPU core busy (a network on the CPU)
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
         return self.preprocessor(image)
@@ -110,6 +112,7 @@ class TorchExtractor(Extractor):
         self.name, self.dim, self.prep, self.device, self.precision = name, dim, prep, device, precision
         self.version = torch_version(name, weights, prep, precision)
         self.cuda = device.startswith("cuda")
+        self.uses_all_cores = not self.cuda
         net = net.eval().to(device)
         self.net = net.to(memory_format=torch.channels_last)  # 2-4x faster on CPU too
         self.pool, self._torch = pool, torch
