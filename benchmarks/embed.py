@@ -1,7 +1,7 @@
 """Embedding speed: the raw forward on batches already in memory (the limit; fp32 and, on CUDA,
-the half precision asked for), ``embed`` from JPEG files with its share of the raw forward, the
-style block's share, a cached rerun, and a stat-only rerun over a synthetic store of 100,000
-cached frames.
+the half precision asked for), ``embed`` from JPEG files with its share of the raw forward (from
+the start, and in steady state paired with a raw timing), the style block's share, a cached
+rerun, and a stat-only rerun over a synthetic store of 100,000 cached frames.
 
     python benchmarks/embed.py [--device cpu|cuda] [--workers N] [--precision bf16] [--synthetic N]
 
@@ -114,6 +114,9 @@ def main() -> None:
         "--synthetic", type=int, default=0, help="N synthetic JPEG frames instead of the demo"
     )
     parser.add_argument("--stat-frames", type=int, default=100_000)
+    parser.add_argument(
+        "--parts", type=int, default=5, help="steady-state runs, each paired with a raw timing"
+    )
     args = parser.parse_args()
     if args.synthetic:
         dataset = synthetic_frames(args.synthetic)
@@ -137,7 +140,7 @@ def main() -> None:
             sweep.append(f"{chunk}: {rate(lambda: fp32.embed(ready), batch, 2.0):.0f}")
         registry.CPU_CHUNK = CPU_CHUNK
         print(f"raw forward by frames per pass (frames/s):    {', '.join(sweep)}; used: {CPU_CHUNK}")
-    raw = rate(lambda: fp32.embed(ready), batch)
+    raw, timed = rate(lambda: fp32.embed(ready), batch), fp32  # timed: the network the pipeline runs
     print(f"raw forward, uint8 batches in memory, fp32:   {raw:8.1f} frames/s  (the limit)")
     if args.precision != "fp32":
         fast = create(args.backbone, device=args.device, precision=args.precision)
@@ -147,23 +150,15 @@ def main() -> None:
             f"raw forward, {args.precision}:                          {raw_fast:8.1f} frames/s  "
             f"({raw_fast / raw:.1f}x fp32; largest difference {difference:.1e} of the largest feature)"
         )
-        raw = raw_fast
+        raw, timed = raw_fast, fast
     decode = rate(
         lambda: [fp32.preprocess(Image.open(p).convert("RGB")) for p in dataset.frames.path[:64]], 64
     )
     print(f"decode + preprocess, one thread:              {decode:8.1f} frames/s")
     with tempfile.TemporaryDirectory() as store:
-        ticks: list[tuple[float, int]] = []  # (time, frames done) at the end of each batch
-        begin = start = time.perf_counter()
+        start = time.perf_counter()
         embed_dataset(
-            dataset,
-            args.backbone,
-            store,
-            batch,
-            args.device,
-            precision=args.precision,
-            workers=args.workers,
-            on_progress=lambda _name, done, _total: ticks.append((time.perf_counter(), done)),
+            dataset, args.backbone, store, batch, args.device, precision=args.precision, workers=args.workers
         )
         first = time.perf_counter() - start
         start = time.perf_counter()
@@ -172,12 +167,33 @@ def main() -> None:
     print(
         f"embed from JPEG (incl. model load):           {n / first:8.1f} frames/s  = {n / first / raw:.0%} of raw"
     )
-    if len(ticks) > 2:  # once the first batch is out: readers started, network built, device warm
-        steady = (ticks[-1][1] - ticks[0][1]) / (ticks[-1][0] - ticks[0][0])
+    # Steady state, each part of the frames against the raw forward timed just before it: on a
+    # shared machine the speed of both drifts by tens of percent within a minute.
+    shares = []
+    for part in range(args.parts):
+        rows = dataset.frames.iloc[part :: args.parts].reset_index(drop=True)
+        raw_now = rate(lambda: timed.embed(ready), batch, 2.0)
+        ticks: list[tuple[float, int]] = []  # (time, frames done) at the end of each batch
+        with tempfile.TemporaryDirectory() as store:
+            embed_dataset(
+                Dataset(rows, dataset.root),
+                args.backbone,
+                store,
+                batch,
+                args.device,
+                precision=args.precision,
+                workers=args.workers,
+                on_progress=lambda _name, done, _total, ticks=ticks: ticks.append(
+                    (time.perf_counter(), done)
+                ),
+            )
+        steady = (ticks[-1][1] - ticks[0][1]) / (ticks[-1][0] - ticks[0][0])  # after the first batch
+        shares.append(steady / raw_now)
         print(
-            f"  the same after its first batch (steady):    {steady:8.1f} frames/s  = {steady / raw:.0%} of raw; "
-            f"start-up {ticks[0][0] - begin:.1f} s"
+            f"  steady, part {part + 1} of {args.parts} ({len(rows)} frames):      {steady:8.1f} frames/s  "
+            f"= {steady / raw_now:.0%} of the raw {raw_now:.1f} timed just before"
         )
+    print(f"  steady share of raw, median of the parts:   {np.median(shares):8.0%}")
     print(f"cached rerun of {n} frames:                  {cached:8.2f} s")
     style = rate(lambda: [describe(p) for p in pictures[:32]], 32, 3.0)
     print(

@@ -110,7 +110,7 @@ def test_readers_wait_while_a_network_computes_on_the_cpu(demo_frames: Path) -> 
     assert [int(i) for r in results for i in r["i"]] == list(range(12))
     reads = [(a, b) for kind, a, b in spans if kind == "read"]
     runs = [(a, b) for kind, a, b in spans if kind == "run"]
-    assert len(runs) == 3 and len(reads) == 6  # each batch of 4 read in two slices of 2
+    assert len(runs) == 3 and len(reads) >= 6  # each batch of 4 read in slices, on both readers
     assert not any(a < d and c < b for a, b in reads for c, d in runs)  # never at the same time
     assert not EmbedWorker("style", "cpu", False, DEFAULT_MAX_PIXELS).uses_all_cores
 

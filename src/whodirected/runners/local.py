@@ -47,7 +47,7 @@ class LocalRunner:
     def map_batches(
         self, make_worker: Callable[[], Any], rows: list[dict[str, Any]], batch_size: int
     ) -> Iterator[dict[str, Any]]:
-        """One worker in this process; every reader takes a slice of each batch, where the worker
+        """One worker in this process; the readers share each batch in slices, where the worker
         can ``join()`` them. The readers work ahead while a batch is computed, unless the worker
         says its ``run`` keeps every core busy (``uses_all_cores``: a network on the CPU). Then
         they take turns: reading beside it only slowed both (on 2 cores, to 45 % of the network's
@@ -66,7 +66,8 @@ class LocalRunner:
             read = worker.reader()
         else:
             pool, read = ThreadPoolExecutor(max_workers=self.threads), worker.prepare
-        step = -(-batch_size // self.threads) if hasattr(worker, "join") else batch_size
+        # readers share each batch in 4 slices apiece: one that finishes early takes the next slice
+        step = -(-batch_size // (4 * self.threads)) if hasattr(worker, "join") else batch_size
 
         def submit(batch: dict[str, list]) -> list[Future]:
             n = len(next(iter(batch.values())))
