@@ -57,15 +57,33 @@ VERSION = "style-2"
 
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
     """``(left, top, right, bottom)`` of the picture inside black letterbox/pillarbox bars."""
-    luma = np.asarray(image.convert("L"), dtype=np.float32)
-    # a row of a bar is mostly black: subtitles burnt into a letterbox bar leave it a bar
-    rows = (luma > BAR_LUMA).mean(axis=1) > 1.0 - BAR_DARK_SHARE
-    cols = (luma.mean(axis=0) > BAR_LUMA) | (luma.std(axis=0) > BAR_STD)
+    width, height = image.size
+    edges = [
+        (0, 0, width, 1),
+        (0, height - 1, width, height),
+        (0, 0, 1, height),
+        (width - 1, 0, width, height),
+    ]
+    if all(_picture(_luma(image.crop(box)), axis=a)[0] for box, a in zip(edges, (1, 1, 0, 0), strict=True)):
+        return 0, 0, width, height  # no edge row or column is a bar: nothing to trim (the usual case)
+    luma = _luma(image)
+    rows, cols = _picture(luma, axis=1), _picture(luma, axis=0)
     if not rows.any() or not cols.any():
-        return 0, 0, image.width, image.height
+        return 0, 0, width, height
     top, bottom = int(np.argmax(rows)), len(rows) - int(np.argmax(rows[::-1]))
     left, right = int(np.argmax(cols)), len(cols) - int(np.argmax(cols[::-1]))
     return left, top, right, bottom
+
+
+def _luma(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def _picture(luma: np.ndarray, axis: int) -> np.ndarray:
+    """Which rows (``axis`` 1) or columns (0) of ``luma`` are picture rather than bar."""
+    if axis == 1:  # a row of a bar is mostly black: subtitles burnt into a letterbox bar leave it a bar
+        return (luma > BAR_LUMA).mean(axis=1) > 1.0 - BAR_DARK_SHARE
+    return (luma.mean(axis=0) > BAR_LUMA) | (luma.std(axis=0) > BAR_STD)
 
 
 def trim_bars(image: Image.Image) -> Image.Image:
