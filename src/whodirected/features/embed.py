@@ -171,8 +171,9 @@ def embed_dataset(
 
     ``on_progress(backbone, done, total)`` reports frames computed. Unreadable images are
     skipped, each with one line in the summary. ``runner`` computes the missing features, a
-    batch at a time through :class:`EmbedWorker` (default: this process, inputs read ahead in
-    threads; see :mod:`whodirected.runners`); this process writes the cache. Nothing is built,
+    batch at a time through :class:`EmbedWorker` (default: this process, inputs read in
+    threads, ahead of a CUDA network or in turns with a CPU one; see
+    :mod:`whodirected.runners`); this process writes the cache. Nothing is built,
     and torch is not even imported, when every frame is cached. ``workers`` threads read and
     preprocess images (0: one per CPU); ``batch_size`` 0 is 32 on a CPU, 256 on CUDA;
     ``precision`` bf16 or fp16 runs CUDA networks in half precision.
