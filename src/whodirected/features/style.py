@@ -58,14 +58,12 @@ VERSION = "style-2"
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
     """``(left, top, right, bottom)`` of the picture inside black letterbox/pillarbox bars."""
     width, height = image.size
-    edges = [
-        (0, 0, width, 1),
-        (0, height - 1, width, height),
-        (0, 0, 1, height),
-        (width - 1, 0, width, height),
-    ]
-    if all(_picture(_luma(image.crop(box)), axis=a)[0] for box, a in zip(edges, (1, 1, 0, 0), strict=True)):
-        return 0, 0, width, height  # no edge row or column is a bar: nothing to trim (the usual case)
+    edge_rows = [image.crop((0, 0, width, 1)), image.crop((0, height - 1, width, height))]
+    edge_columns = [image.crop((0, 0, 1, height)), image.crop((width - 1, 0, width, height))]
+    if all(_picture(_luma(r), axis=1)[0] for r in edge_rows) and all(
+        _picture(_luma(c), axis=0)[0] for c in edge_columns
+    ):
+        return 0, 0, width, height  # the outer lines are picture, so the box is the whole frame
     luma = _luma(image)
     rows, cols = _picture(luma, axis=1), _picture(luma, axis=0)
     if not rows.any() or not cols.any():

@@ -51,7 +51,7 @@ class LocalRunner:
         can ``join()`` them. The readers work ahead while a batch is computed, unless the worker
         says its ``run`` keeps every core busy (``uses_all_cores``: a network on the CPU). Then
         they take turns: reading beside it only slowed both (on 2 cores, to 45 % of the network's
-        speed against 90 % in turns)."""
+        speed, against about 80 % in turns)."""
         if not rows:
             return
         worker = make_worker()
