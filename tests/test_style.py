@@ -24,6 +24,23 @@ def test_letterbox_ratio_is_measured() -> None:
     assert active_box(Image.new("RGB", (50, 20))) == (0, 0, 50, 20)  # all black: no bars found
 
 
+@pytest.mark.parametrize(
+    ("bars", "expected"),
+    [
+        ((0, 0, 0, 0), (0, 0, 120, 80)),  # no bar: the whole frame
+        ((10, 10, 0, 0), (0, 10, 120, 70)),  # letterbox
+        ((0, 0, 15, 15), (15, 0, 105, 80)),  # pillarbox
+        ((0, 7, 0, 0), (0, 0, 120, 73)),  # one bar, at the bottom only
+        ((5, 5, 9, 9), (9, 5, 111, 75)),  # windowbox
+    ],
+)
+def test_bars_are_found_on_any_side(bars: tuple[int, int, int, int], expected: tuple) -> None:
+    top, bottom, left, right = bars
+    pixels = np.random.default_rng(1).integers(60, 200, (80, 120, 3), dtype=np.uint8)
+    pixels[:top], pixels[80 - bottom :], pixels[:, :left], pixels[:, 120 - right :] = 0, 0, 0, 0
+    assert active_box(Image.fromarray(pixels)) == expected
+
+
 def test_symmetry_and_off_centre() -> None:
     left = np.full((100, 200, 3), 40, np.uint8)
     left[30:70, 20:60] = 230  # a bright block on the left
