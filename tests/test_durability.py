@@ -46,6 +46,26 @@ def wait_for(condition, seconds: float = 60) -> None:
         time.sleep(0.02)
 
 
+def interrupted_midway(library: Path, tmp_path: Path, signum: int) -> tuple[subprocess.Popen, Path]:
+    """An extract run sent ``signum`` with films still to do, and its output folder, however fast
+    the films go: the run is frozen (SIGSTOP) once a film is done and signalled only if one is
+    left; else it is tried again."""
+    films = len(list(library.rglob("*.mp4")))
+    for attempt in range(5):
+        out = tmp_path / f"frames-{attempt}"
+        run = subprocess.Popen(command(library, out, "--jobs", "1"), stderr=subprocess.PIPE, text=True)
+        done = out / STATE_DIR / "films"
+        wait_for(lambda done=done, run=run: run.poll() is not None or any(done.glob("*.json")))
+        run.send_signal(signal.SIGSTOP)
+        if run.poll() is None and len(list(done.glob("*.json"))) < films:
+            run.send_signal(signum)
+            run.send_signal(signal.SIGCONT)
+            return run, out
+        run.send_signal(signal.SIGCONT)
+        run.communicate(timeout=60)
+    raise AssertionError(f"every run finished its {films} films before it could be interrupted")
+
+
 def test_a_truncated_frame_is_redone_on_resume(demo_library: Path, fresh: Path, tmp_path: Path) -> None:
     out = Path(shutil.copytree(fresh, tmp_path / "frames"))
     frame = Path(read_manifest(out).frame_path.iloc[0])
@@ -60,10 +80,7 @@ def test_a_truncated_frame_is_redone_on_resume(demo_library: Path, fresh: Path, 
 def test_ctrl_c_keeps_finished_films_and_a_rerun_completes(
     demo_library: Path, fresh: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "frames"
-    run = subprocess.Popen(command(demo_library, out, "--jobs", "1"), stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(list((out / STATE_DIR / "films").glob("*.json"))) >= 1)
-    run.send_signal(signal.SIGINT)
+    run, out = interrupted_midway(demo_library, tmp_path, signal.SIGINT)
     stderr = run.communicate(timeout=60)[1]
     assert run.returncode == 130, stderr
     assert "run the same command again" in stderr and "Traceback" not in stderr
@@ -74,10 +91,7 @@ def test_ctrl_c_keeps_finished_films_and_a_rerun_completes(
 
 
 def test_sigterm_exits_143(demo_library: Path, tmp_path: Path) -> None:
-    out = tmp_path / "frames"
-    run = subprocess.Popen(command(demo_library, out, "--jobs", "1"), stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(list((out / STATE_DIR / "films").glob("*.json"))) >= 1)
-    run.terminate()
+    run, _ = interrupted_midway(demo_library, tmp_path, signal.SIGTERM)
     assert run.wait(timeout=60) == 143
 
 
