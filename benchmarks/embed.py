@@ -187,13 +187,17 @@ def main() -> None:
                     (time.perf_counter(), done)
                 ),
             )
+        if len(ticks) < 3:
+            print(f"  steady, part {part + 1}: not measurable, {len(rows)} frames make under 3 batches")
+            continue
         steady = (ticks[-1][1] - ticks[0][1]) / (ticks[-1][0] - ticks[0][0])  # after the first batch
         shares.append(steady / raw_now)
         print(
             f"  steady, part {part + 1} of {args.parts} ({len(rows)} frames):      {steady:8.1f} frames/s  "
             f"= {steady / raw_now:.0%} of the raw {raw_now:.1f} timed just before"
         )
-    print(f"  steady share of raw, median of the parts:   {np.median(shares):8.0%}")
+    if shares:
+        print(f"  steady share of raw, median of the parts:   {np.median(shares):8.0%}")
     print(f"cached rerun of {n} frames:                  {cached:8.2f} s")
     style = rate(lambda: [describe(p) for p in pictures[:32]], 32, 3.0)
     print(
