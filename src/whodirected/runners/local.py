@@ -67,7 +67,8 @@ class LocalRunner:
         else:
             pool, read = ThreadPoolExecutor(max_workers=self.threads), worker.prepare
         # readers share each batch in 4 slices apiece: one that finishes early takes the next slice
-        step = -(-batch_size // (4 * self.threads)) if hasattr(worker, "join") else batch_size
+        sliced = hasattr(worker, "join")
+        step = -(-batch_size // (4 * self.threads)) if sliced else batch_size
 
         def submit(batch: dict[str, list]) -> list[Future]:
             n = len(next(iter(batch.values())))
@@ -77,7 +78,7 @@ class LocalRunner:
 
         def collect(futures: list[Future]) -> Any:
             slices = [f.result() for f in futures]
-            return worker.join(slices) if hasattr(worker, "join") else slices[0]
+            return worker.join(slices) if sliced else slices[0]
 
         with pool:
             pending = [submit(b) for b in batches[:ahead]]
