@@ -98,7 +98,7 @@ class ExtractConfig:
 class EmbedConfig:
     """How frames become features."""
 
-    backbone: str = "efficientnet-lite0"  # benchmarks/real.py: the style block helps only on the demo
+    backbone: str = "efficientnet-lite2+grade"  # benchmarks/real.py: best on films never seen
     batch_size: int = (
         0  # frames read and embedded together; 0: 32 on a CPU (its network takes 4 a pass), 256 on CUDA
     )
@@ -137,6 +137,9 @@ class TrainConfig:
     index_frames: int = 20_000  # most training frames kept as nearest-frame evidence in the model
     thumbnail_side: int = 160  # longest side of the evidence thumbnails stored in the model
     film_match_false_rate: float = 0.05  # share of unseen-film frames allowed to match a training film
+    chance_permutations: int = (
+        49  # libraries with directors shuffled between films, for the test against chance
+    )
 
     def validate(self) -> TrainConfig:
         """Raise ``ValueError`` with a readable message for impossible settings."""
@@ -144,6 +147,8 @@ class TrainConfig:
             raise ValueError(f"head: unknown head {self.head!r}; choose from {', '.join(HEADS)}")
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling: unknown scaling {self.scaling!r}; choose from {', '.join(SCALINGS)}")
+        if self.chance_permutations < 0:
+            raise ValueError("chance_permutations: must be 0 (no test against chance) or more")
         if not 0.5 <= self.open_set_accept <= 1.0:
             raise ValueError(
                 "open_set_accept: must be between 0.5 and 1: thresholds that refuse most known frames are useless"

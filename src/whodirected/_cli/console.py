@@ -173,7 +173,7 @@ def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
 
 def print_evaluation(report: dict, out) -> None:
     """The evaluation's headline figures, the same as report.json."""
-    from whodirected.reports.evaluation import headline, open_set_lines
+    from whodirected.reports.evaluation import chance_lines, headline, open_set_lines
 
     for warning in report.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -198,7 +198,7 @@ def print_evaluation(report: dict, out) -> None:
     console.print(table)
     if report.get("film_grouped") is None:
         console.print("film-grouped director accuracy: [bold]not measurable[/]", highlight=False)
-    for line in open_set_lines(report):
+    for line in chance_lines(report) + open_set_lines(report):
         console.print(line, highlight=False)
     chance = report["chance"]
     console.print(

@@ -119,3 +119,147 @@ def unseen_director_check(data: Labelled, config: TrainConfig) -> dict | None:
         "known_frames": int(sum(len(a) for a in accepted)),
         "known_accepted": _balanced(np.concatenate(accepted), np.concatenate(known_y)) if accepted else None,
     }
+
+
+FILMS_NEVER_SEEN = "films never seen: one film of each director with two or more held out, in turn"
+
+
+def films_never_seen_rotations(data: Labelled) -> int:
+    """How many rotations the films-never-seen check can make: the most films any director has
+    (every film of every director held out at least once); 0 when no director has two films."""
+    counts = [n for n in data.films_per_director.values() if n >= 2]
+    return max(counts, default=0)
+
+
+def films_never_seen_not_measurable(data: Labelled) -> str | None:
+    """Why the films-never-seen figures cannot be measured on ``data``, or ``None``."""
+    if films_never_seen_rotations(data):
+        return None
+    return (
+        "films never seen: not measurable — no director has two films, so no film of a known director can be "
+        "held out (add a second film of a director)"
+    )
+
+
+def unseen_film_folds(data: Labelled, rotations: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rotation ``r`` holds out film ``r mod n`` of each director with ``n >= 2`` films and trains
+    on everything else (directors with one film stay in training: a user's library has them)."""
+    films_of = [np.unique(data.groups[data.y == c]) for c in range(len(data.classes))]
+    folds = []
+    for r in range(rotations):
+        held = [films[r % len(films)] for films in films_of if len(films) >= 2]
+        test = np.isin(data.groups, held)
+        folds.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    return folds
+
+
+def unseen_film_scores(
+    data: Labelled, config: TrainConfig, rotations: int, head=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-training probabilities of every held-out frame of every rotation, their labels and
+    the (rotation, film) each belongs to; ``head`` fixes the head's tuned settings."""
+    probas, labels, films = [], [], []
+    for r, (train_idx, test_idx) in enumerate(unseen_film_folds(data, rotations)):
+        scaler, fitted = fit(data, config, train_idx, head)
+        probas.append(fitted.predict_proba(scaler.transform(data.x[test_idx])))
+        labels.append(data.y[test_idx])
+        films.append(np.char.add(f"{r}:", data.groups[test_idx].astype(str)))
+    return np.concatenate(probas), np.concatenate(labels), np.concatenate(films)
+
+
+def film_verdicts(proba: np.ndarray, y: np.ndarray, films: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One verdict per film (the mean of its frames' probabilities, as ``predict`` aggregates a
+    folder or clip): each film's predicted and true director."""
+    names, inverse = np.unique(films, return_inverse=True)
+    sums = np.zeros((len(names), proba.shape[1]))
+    np.add.at(sums, inverse, proba)
+    truth = np.zeros(len(names), int)
+    truth[inverse] = y
+    return sums.argmax(axis=1), truth
+
+
+def _top(proba: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Share of rows whose true label is among the ``k`` most probable."""
+    rank = (proba > proba[np.arange(len(y)), y][:, None]).sum(axis=1)
+    return float((rank < k).mean())
+
+
+def relabel(data: Labelled, by: np.ndarray, rng: np.random.Generator) -> Labelled:
+    """``data`` with directors permuted between the units of ``by`` (films, or held-out units):
+    each unit keeps its frames and gets another unit's director, so every director keeps as many
+    units as before and any link between look and director is broken."""
+    units, first = np.unique(by, return_index=True)
+    director_of = data.y[first][rng.permutation(len(units))]
+    y = director_of[np.searchsorted(units, by)]
+    return Labelled(data.x, y, data.groups, data.classes, data.films, data.features, data.parts, data.times)
+
+
+CHANCE_LEVEL = 0.05  # a figure is "above chance" when the permutation test's p-value is below this
+
+
+def beats_chance(figure: dict) -> str:
+    """A figure of :func:`unseen_film_check` or the held-out chance test, against chance, in words."""
+    if figure.get("p") is None:
+        return "not tested against chance (chance_permutations = 0)"
+    if figure["p"] < CHANCE_LEVEL:
+        return f"above chance (p = {figure['p']:.2f})"
+    return f"not distinguishable from chance on this library (p = {figure['p']:.2f})"
+
+
+def chance_p(observed: float, null: list[float]) -> float:
+    """The permutation test's p-value: how often a library with directors shuffled between films
+    scores at least ``observed`` (counting the observed library itself)."""
+    return (1 + sum(v >= observed - 1e-12 for v in null)) / (1 + len(null))
+
+
+def unseen_film_check(data: Labelled, config: TrainConfig, rotations: int | None = None) -> dict | None:
+    """The question a user asks: a film the model has never seen, by a director it knows.
+
+    One film of each director with two films or more is held out, in turn (``rotations``, at
+    most :func:`films_never_seen_rotations`), and the whole recipe is trained on the rest. Frame
+    top-1 and top-5, one verdict per film, each beside chance (1 / directors) and a permutation
+    test (directors shuffled between films, ``config.chance_permutations`` times). ``None`` when
+    no director has two films."""
+    most = films_never_seen_rotations(data)
+    if not most:
+        return None
+    rotations = most if rotations is None else rotations
+    if not 1 <= rotations <= most:
+        raise ValueError(
+            f"films never seen: {rotations} rotations asked, but this library allows 1 to {most} "
+            f"(the most films any director has)"
+        )
+    scaler, fitted = fit(data, config)  # tune once on everything; refits reuse its settings
+    head = head_config(config, getattr(fitted, "history", None))
+    proba, y, films = unseen_film_scores(data, config, rotations, head)
+    predicted, truth = film_verdicts(proba, y, films)
+    figures = {"top1": float((proba.argmax(axis=1) == y).mean()), "top5": _top(proba, y, 5)}
+    figures["film_verdict"] = float((predicted == truth).mean())
+    rng = np.random.default_rng(config.seed)
+    null: dict[str, list[float]] = {name: [] for name in figures}
+    for _ in range(config.chance_permutations):
+        shuffled = relabel(data, data.groups, rng)
+        p, t, f = unseen_film_scores(shuffled, config, rotations, head)
+        pred_f, truth_f = film_verdicts(p, t, f)
+        null["top1"].append(float((p.argmax(axis=1) == t).mean()))
+        null["top5"].append(_top(p, t, 5))
+        null["film_verdict"].append(float((pred_f == truth_f).mean()))
+    n_classes = len(data.classes)
+    return {
+        "protocol": FILMS_NEVER_SEEN,
+        "rotations": rotations,
+        "directors_tested": int(sum(n >= 2 for n in data.films_per_director.values())),
+        "directors": n_classes,
+        "frames": int(len(y)),
+        "films": int(len(truth)),
+        "chance": {"top1": 1 / n_classes, "top5": min(1.0, 5 / n_classes), "film_verdict": 1 / n_classes},
+        "permutations": config.chance_permutations,
+        **{
+            name: {
+                "value": value,
+                "p": chance_p(value, null[name]) if null[name] else None,
+                "shuffled_mean": float(np.mean(null[name])) if null[name] else None,
+            }
+            for name, value in figures.items()
+        },
+    }

@@ -23,10 +23,18 @@ from whodirected.errors import TrainError
 from whodirected.features.dataset import Dataset
 from whodirected.features.embed import embed
 from whodirected.models.calibrate import unit_folds
-from whodirected.models.checks import held_out_check, unseen_director_check
+from whodirected.models.checks import (
+    chance_p,
+    films_never_seen_not_measurable,
+    films_never_seen_rotations,
+    held_out_check,
+    relabel,
+    unseen_director_check,
+    unseen_film_check,
+)
 from whodirected.models.labelled import Labelled, labelled
 from whodirected.models.metrics import calibration, frame_metrics, per_director
-from whodirected.models.train import fit
+from whodirected.models.train import fit, head_config
 
 FILM_GROUPED = "film-grouped"
 
@@ -39,13 +47,38 @@ class CrossVal:
     fold: np.ndarray
 
 
+EXAMPLES = 3  # example frames shown for each confused pair of directors
+CONFUSED_PAIRS = 5  # the most confused pairs of directors shown
+
+
+def most_folds(data: Labelled) -> int:
+    """The most film-grouped folds ``data`` allows: no more than its films, nor than the frames of
+    its smallest director (each fold must be able to hold some of every director)."""
+    return int(min(len(np.unique(data.groups)), np.bincount(data.y).min()))
+
+
+def check_folds(data: Labelled, config: TrainConfig) -> int:
+    """The folds to run: ``config.folds``, or fewer when the library allows fewer and the number is
+    the default one. Asking for more than the library allows is an error that says how many it does."""
+    film_grouped = not_measurable(data) is None
+    allowed = max(most_folds(data), 2) if film_grouped else max(films_never_seen_rotations(data), 2)
+    if config.folds > allowed and config.folds != TrainConfig.folds:
+        what = (
+            f"{len(np.unique(data.groups))} films, and {int(np.bincount(data.y).min())} frames for its smallest director"
+            if film_grouped
+            else "no more rotations than the most films any director has"
+        )
+        raise TrainError(f"folds: {config.folds} asked, but this library allows at most {allowed} ({what})")
+    return min(config.folds, allowed)
+
+
 def grouped_folds(data: Labelled, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified folds grouped by film: a film is never in both train and test."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    n = min(n_folds, len(np.unique(data.groups)))
+    n = min(n_folds, most_folds(data))
     if n < 2:
-        raise ValueError("film-grouped evaluation needs at least two films")
+        raise TrainError("film-grouped evaluation needs at least two films and two frames of every director")
     splitter = StratifiedGroupKFold(n_splits=n, shuffle=True, random_state=seed)
     return list(splitter.split(data.x, data.y, data.groups))
 
@@ -58,16 +91,91 @@ def random_folds(data: Labelled, n_folds: int, seed: int) -> list[tuple[np.ndarr
     return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(data.x, data.y))
 
 
-def cross_validate(data: Labelled, folds, config: TrainConfig) -> CrossVal:
+def cross_validate(data: Labelled, folds, config: TrainConfig, head=None) -> CrossVal:
+    """Out-of-fold probabilities; ``head`` fixes the head's tuned settings (else tuned per fold)."""
     proba = np.zeros((len(data.y), len(data.classes)), np.float32)
     fold_of = np.full(len(data.y), -1)
     for k, (train_idx, test_idx) in enumerate(folds):
         if len(np.unique(data.y[train_idx])) < 2:
             continue
-        scaler, head = fit(data, config, train_idx)
-        proba[test_idx] = head.predict_proba(scaler.transform(data.x[test_idx]))
+        scaler, head_k = fit(data, config, train_idx, head)
+        proba[test_idx] = head_k.predict_proba(scaler.transform(data.x[test_idx]))
         fold_of[test_idx] = k
     return CrossVal(proba, fold_of)
+
+
+def held_out_chance(data: Labelled, folds, config: TrainConfig, observed: dict[str, float]) -> dict:
+    """The held-out figures against a permutation test: the same folds, with directors shuffled
+    between held-out units (films where there are several, else parts or time blocks) and the
+    head's settings fixed to those tuned on the real library."""
+    _, fitted = fit(data, config)
+    head = head_config(config, getattr(fitted, "history", None))
+    rng = np.random.default_rng(config.seed)
+    null: dict[str, list[float]] = {name: [] for name in observed}
+    for _ in range(config.chance_permutations):
+        shuffled = relabel(data, data.units, rng)
+        cv = cross_validate(shuffled, folds, config, head)
+        scored = cv.fold >= 0
+        metrics = frame_metrics(
+            shuffled.y[scored], cv.proba[scored], shuffled.films[scored], len(data.classes)
+        )
+        for name in observed:
+            null[name].append(metrics[name])
+    return {
+        name: {
+            "value": value,
+            "p": chance_p(value, null[name]) if null[name] else None,
+            "shuffled_mean": float(np.mean(null[name])) if null[name] else None,
+        }
+        for name, value in observed.items()
+    }
+
+
+def held_out_films(data: Labelled, cv: CrossVal, paths: list[str]) -> list[dict]:
+    """Each film's held-out verdict (the mean of its out-of-fold probabilities) with one of its
+    frames, director by director."""
+    out = []
+    for film in np.unique(data.films):
+        rows = np.flatnonzero((data.films == film) & (cv.fold >= 0))
+        if not len(rows):
+            continue
+        verdict = int(cv.proba[rows].mean(axis=0).argmax())
+        truth = int(data.y[rows[0]])
+        out.append(
+            {
+                "director": data.classes[truth],
+                "film": str(film).split("/", 1)[-1],
+                "predicted": data.classes[verdict],
+                "right": verdict == truth,
+                "frames": int(len(rows)),
+                "frame": paths[rows[len(rows) // 2]],
+            }
+        )
+    return sorted(out, key=lambda f: (f["director"], f["film"]))
+
+
+def confused_pairs(data: Labelled, cv: CrossVal, paths: list[str]) -> list[dict]:
+    """The pairs of directors most often mistaken one for the other on held-out frames, each
+    with example frames of the true director that were given to the other."""
+    scored = np.flatnonzero(cv.fold >= 0)
+    pred = cv.proba[scored].argmax(axis=1)
+    wrong = scored[pred != data.y[scored]]
+    if not len(wrong):
+        return []
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for i in wrong:
+        pairs.setdefault((int(data.y[i]), int(cv.proba[i].argmax())), []).append(int(i))
+    ranked = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:CONFUSED_PAIRS]
+    return [
+        {
+            "director": data.classes[a],
+            "taken_for": data.classes[b],
+            "frames": len(rows),
+            "share": len(rows) / int((data.y[scored] == a).sum()),
+            "examples": [paths[i] for i in rows[:: max(1, len(rows) // EXAMPLES)][:EXAMPLES]],
+        }
+        for (a, b), rows in ranked
+    ]
 
 
 def summarise(data: Labelled, cv: CrossVal) -> dict[str, dict[str, float]]:
@@ -111,11 +219,14 @@ def learning_curve(data: Labelled, folds, config: TrainConfig, steps=(1, 2, 5, 1
     return points
 
 
-def evaluate(data: Labelled, config: TrainConfig, with_curve: bool = True) -> dict:
-    """The whole report as a JSON-ready dict."""
+def evaluate(
+    data: Labelled, config: TrainConfig, with_curve: bool = True, paths: list[str] | None = None
+) -> dict:
+    """The whole report as a JSON-ready dict; ``paths`` (each frame's image) adds the held-out
+    films and the most confused directors with example frames."""
     with warnings.catch_warnings():  # folds without every director make scikit-learn chatty
         warnings.simplefilter("ignore", UserWarning)
-        return _evaluate(data, config, with_curve)
+        return _evaluate(data, config, with_curve, paths)
 
 
 def not_measurable(data: Labelled) -> str | None:
@@ -132,12 +243,13 @@ def not_measurable(data: Labelled) -> str | None:
     )
 
 
-def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool) -> dict:
+def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool, paths: list[str] | None) -> dict:
     from sklearn.metrics import confusion_matrix
 
     reason = not_measurable(data)
+    n_folds = check_folds(data, config)
     if reason is None:
-        folds = grouped_folds(data, config.folds, config.seed)
+        folds = grouped_folds(data, n_folds, config.seed)
         for train_idx, test_idx in folds:  # the promise, checked on every run
             assert not set(data.groups[train_idx]) & set(data.groups[test_idx])
     else:
@@ -156,6 +268,8 @@ def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool) -> dict:
     pred = held_out.proba.argmax(axis=1)
     held_summary, random_summary = summarise(data, held_out), summarise(data, shuffled)
     curve = learning_curve(data, folds, config) if with_curve and reason is None else []
+    overall = frame_metrics(data.y[scored], held_out.proba[scored], data.films[scored], len(data.classes))
+    never_seen = unseen_film_check(data, config, min(n_folds, films_never_seen_rotations(data)) or None)
     return {
         "classes": data.classes,
         "frames": int(len(data.y)),
@@ -173,6 +287,13 @@ def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool) -> dict:
         if reason is None
         else None,
         "chance": {"majority": float(counts.max() / counts.sum()), "uniform": 1.0 / len(data.classes)},
+        "chance_test": held_out_chance(
+            data, folds, config, {"top1": overall["top1"], "film_accuracy": overall["film_accuracy"]}
+        ),
+        "films_never_seen": never_seen,
+        "films_never_seen_note": films_never_seen_not_measurable(data),
+        "held_out_films": held_out_films(data, held_out, paths) if paths else [],
+        "confused_pairs": confused_pairs(data, held_out, paths) if paths else [],
         "per_director": per_director(data.y[scored], data.groups[scored], data.classes, pred[scored]),
         "confusion": confusion_matrix(
             data.y[scored], pred[scored], labels=np.arange(len(data.classes))
@@ -237,6 +358,7 @@ def evaluate_dataset(
     backbone = model.backbone if model is not None else embed_config.backbone
     features = embed(dataset, embed_config, store, on_progress, backbone)
     data = labelled(dataset, features)
-    report = evaluate_model(model, data) if model is not None else evaluate(data, config)
+    paths = dataset.frames.path[features.ok].astype(str).tolist()
+    report = evaluate_model(model, data) if model is not None else evaluate(data, config, paths=paths)
     report["backbone"] = backbone
     return report

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from whodirected import _atomic as atomic
+from whodirected.models.checks import beats_chance
+from whodirected.models.index import thumbnail
 
 MIN_BIN_FRAMES = 5  # reliability bins with fewer frames are greyed
 LEAKAGE = (
@@ -24,6 +26,34 @@ def headline(report: dict) -> tuple[str, dict]:
     if report.get("film_grouped") is not None:
         return report["protocol"], report["film_grouped"]
     return report["protocol"], report["scene_held_out"]
+
+
+def chance_lines(report: dict) -> list[str]:
+    """The figures users ask about first, each against chance, in words: films never seen (or why
+    not measurable), then the held-out check of the table."""
+    lines = []
+    never = report.get("films_never_seen")
+    if never:
+        lines.append(
+            f"films never seen ({never['films']} films of {never['directors_tested']} directors held out, "
+            f"{never['rotations']} rotations, {never['directors']} directors known): "
+            f"frame top-1 {never['top1']['value']:.3f} (chance {never['chance']['top1']:.3f}), "
+            f"{beats_chance(never['top1'])}; top-5 {never['top5']['value']:.3f} "
+            f"(chance {never['chance']['top5']:.3f}); one verdict per film {never['film_verdict']['value']:.3f}, "
+            f"{beats_chance(never['film_verdict'])}"
+        )
+    elif report.get("films_never_seen_note"):
+        lines.append(report["films_never_seen_note"])
+    test = report.get("chance_test")
+    if test:
+        protocol = report["protocol"].split(" (")[0]
+        lines.append(
+            f"{protocol} frame top-1 {test['top1']['value']:.3f} (directors shuffled between held-out units: "
+            f"{test['top1']['shuffled_mean']:.3f}): {beats_chance(test['top1'])}"
+            if test["top1"]["shuffled_mean"] is not None
+            else f"{protocol} frame top-1 {test['top1']['value']:.3f}: {beats_chance(test['top1'])}"
+        )
+    return lines
 
 
 def open_set_lines(report: dict) -> list[str]:
@@ -119,6 +149,45 @@ def _plots(report: dict, out: Path) -> list[str]:
     return names
 
 
+THUMB_SIDE = 200  # longest side of the frames shown in the report
+
+
+def _gallery(report: dict, out: Path) -> tuple[str, str]:
+    """The held-out films with a frame and their verdict, and the most confused pairs of
+    directors with example frames, as HTML; the frames are copied small into ``out/frames``."""
+    (out / "frames").mkdir(exist_ok=True)
+    shown: dict[str, str] = {}
+
+    def img(path: str, alt: str) -> str:
+        if path not in shown:
+            name = f"frames/{len(shown):04d}.jpg"
+            try:
+                atomic.write_bytes(out / name, thumbnail(path, THUMB_SIDE))
+            except OSError:  # the frame was moved since: say so rather than fail the report
+                return f"<span>({html.escape(Path(path).name)} not found)</span>"
+            shown[path] = name
+        return f'<img src="{shown[path]}" alt="{html.escape(alt)}" loading="lazy">'
+
+    films = "".join(
+        f'<figure class="{"right" if f["right"] else "wrong"}">{img(f["frame"], f["film"])}<figcaption>'
+        f"<b>{html.escape(f['film'])}</b><br>{html.escape(f['director'])}<br>"
+        + ("✔ named right" if f["right"] else f"✘ taken for {html.escape(f['predicted'])}")
+        + "</figcaption></figure>"
+        for f in report.get("held_out_films", [])
+    )
+    pairs = "".join(
+        f"<div><p><b>{html.escape(p['director'])}</b> taken for <b>{html.escape(p['taken_for'])}</b>: "
+        f"{p['frames']} held-out frames ({p['share']:.0%} of theirs)</p>"
+        + "".join(img(e, p["director"]) for e in p["examples"])
+        + "</div>"
+        for p in report.get("confused_pairs", [])
+    )
+    return (
+        f'<h2>Held-out films and their verdict</h2><div class="films">{films}</div>' if films else "",
+        f"<h2>Most confused directors</h2>{pairs}" if pairs else "",
+    )
+
+
 def write_report(report: dict, out: str | Path) -> Path:
     """``report.json``, ``report.html`` and the plots as PNG in folder ``out``."""
     out = Path(out)
@@ -126,6 +195,8 @@ def write_report(report: dict, out: str | Path) -> Path:
     atomic.write_text(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False))
     for old in ("confusion.png", "reliability.png", "learning_curve.png"):  # a rerun draws anew
         (out / old).unlink(missing_ok=True)
+    for old in (out / "frames").glob("*.jpg"):
+        old.unlink()
     images = _plots(report, out)
     protocol, held = headline(report)
     shuffled, gap = report.get("random_split"), report.get("leakage_gap")
@@ -145,16 +216,23 @@ def write_report(report: dict, out: str | Path) -> Path:
     )
     warnings_html = "".join(f'<p class="warn">⚠ {html.escape(w)}</p>' for w in report.get("warnings", []))
     open_set = "".join(f"<li>{html.escape(line)}</li>" for line in open_set_lines(report))
+    chance = "".join(f"<li>{html.escape(line)}</li>" for line in chance_lines(report))
+    films, pairs = _gallery(report, out)
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>whodirected evaluation</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem}}
 td,th{{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}}img{{max-width:100%}}
-.warn{{background:#fff4d6;border:1px solid #e0b000;border-radius:6px;padding:.6rem .8rem}}</style></head><body>
+.warn{{background:#fff4d6;border:1px solid #e0b000;border-radius:6px;padding:.6rem .8rem}}
+.films{{display:flex;flex-wrap:wrap;gap:.6rem}}figure{{margin:0;width:200px;font-size:.85rem}}
+figure.right{{border-top:4px solid #2a8a2a}}figure.wrong{{border-top:4px solid #c03030}}
+div>img{{max-height:120px;margin-right:.3rem}}</style></head><body>
 <h1>Evaluation</h1>{warnings_html}<p>{report["frames"]} frames, {report["films"]} films, {len(report["classes"])} directors,
 {report["folds"]} folds ({html.escape(protocol)}), head <b>{html.escape(report["head"])}</b>. Chance: majority class
 {report["chance"]["majority"]:.3f}, uniform {report["chance"]["uniform"]:.3f}.</p>
+<h2>Against chance</h2><ul>{chance}</ul>
 <table><tr><th>metric</th>{head_cells}</tr>{rows}</table>
 {f"<p><small>{LEAKAGE}</small></p>" if shuffled is not None else ""}
 {f"<h2>Unknown directors</h2><ul>{open_set}</ul>" if open_set else ""}
+{films}{pairs}
 <h2>Per director</h2><table><tr><th>director</th><th>precision</th><th>recall</th><th>F1</th><th>frames</th><th>films</th></tr>{directors}</table>
 {"".join(f'<img src="{name}" alt="{name}">' for name in images)}
 </body></html>"""

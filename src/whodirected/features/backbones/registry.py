@@ -21,7 +21,7 @@ from PIL import Image
 
 from whodirected.config import PRECISIONS
 from whodirected.errors import BackboneError
-from whodirected.features import faces, style
+from whodirected.features import faces, grade, style
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,23 @@ register(
         ),
         about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
         fixed_version=style.VERSION,
+    )
+)
+
+register(
+    BackboneSpec(
+        "grade",
+        len(grade.NAMES),
+        grade.WORK_WIDTH,
+        "Apache-2.0",
+        "none: computed",
+        "cv2",
+        True,
+        lambda device, random_weights, precision: ComputedExtractor(
+            "grade", len(grade.NAMES), grade.VERSION, grade.describe
+        ),
+        about="grading, light and framing: tone curve, split toning, sharpness, grain, layout, palette",
+        fixed_version=grade.VERSION,
     )
 )
 
