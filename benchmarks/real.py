@@ -43,14 +43,14 @@ from whodirected.models.heads import Scaler
 from whodirected.models.labelled import Labelled, labelled
 
 LITE0 = "efficientnet-lite0"
-DEFAULT = ("efficientnet-lite0", "centroid", "shrunk")
+DEFAULT = ("efficientnet-lite2+grade", "centroid", "shrunk")
 ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the row is
     ("efficientnet-lite0+style", "logistic", "standard", "the defaults before real footage"),
     ("efficientnet-lite0", "logistic", "standard", ""),
     ("efficientnet-lite0", "logistic", "shrunk", ""),
     ("efficientnet-lite0", "centroid", "standard", ""),
     ("efficientnet-lite0", "centroid", "none", "L2-normalised, not standardised"),
-    ("efficientnet-lite0", "centroid", "shrunk", "the default"),
+    ("efficientnet-lite0", "centroid", "shrunk", "the default before films never seen"),
     ("efficientnet-lite1", "centroid", "shrunk", ""),
     ("efficientnet-lite2", "centroid", "shrunk", ""),
     ("style", "centroid", "shrunk", "the 22 style descriptors alone"),
@@ -58,6 +58,13 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
     ("efficientnet-lite0+efficientnet-lite0+style", "centroid", "shrunk", "style at 1/3 weight"),
     ("efficientnet-lite0-stats", "centroid", "shrunk", "intermediate channel means and spreads"),
     ("efficientnet-lite0+efficientnet-lite0-stats", "centroid", "shrunk", ""),
+    ("grade", "centroid", "shrunk", "the 54 grading, light and framing descriptors alone"),
+    ("efficientnet-lite0+grade", "centroid", "shrunk", ""),
+    ("efficientnet-lite2+style", "centroid", "shrunk", ""),
+    ("efficientnet-lite2+grade", "centroid", "shrunk", "the default"),
+    ("efficientnet-lite2+grade", "logistic", "shrunk", ""),
+    ("efficientnet-lite2+efficientnet-lite2+grade", "centroid", "shrunk", "grade at 1/3 weight"),
+    ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "shrunk", ""),
     ("efficientnet-lite0", "mlp", "shrunk", ""),
     ("faces", "centroid", "shrunk", "faces alone: count, shot scale, position, who"),
     ("efficientnet-lite0+faces", "centroid", "shrunk", "faces at 1/2 weight"),

@@ -18,9 +18,9 @@ from whodirected.features.dataset import load_dataset
 from whodirected.features.embed import embed_dataset
 from whodirected.features.images import open_image
 from whodirected.models.evaluate import cross_validate, grouped_folds
+from whodirected.models.heads import fit
 from whodirected.models.labelled import labelled
 from whodirected.models.metrics import frame_metrics
-from whodirected.models.train import fit
 
 
 def grouped_scores(data, config: TrainConfig, folds) -> tuple[dict, float]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -267,16 +268,13 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
     for rank, r in enumerate(p.ranking[:top_k], start=1):
         table.add_row(str(rank), r.director, f"{r.probability:.1%}", "█" * max(1, round(r.probability * 30)))
     out.print(table)
-    if p.film is not None:
-        where = (
-            "probably from this training film"
-            if p.film.known
-            else "not close enough to say it comes from a training film"
+    if p.claim:
+        nearest = (
+            f" (nearest training frame: {p.film.film} by {p.film.director}, similarity {p.film.similarity:.2f})"
+            if p.film is not None
+            else ""
         )
-        out.print(
-            f"  film: nearest frame from [italic]{p.film.film}[/] ({p.film.director}), {p.film.similarity:.2f} — {where}",
-            highlight=False,
-        )
+        out.print(f"  film: {escape(p.claim)}{escape(nearest)}", highlight=False)
     for e in p.evidence:
         part = f" · {e.part}" if e.part else ""
         out.print(

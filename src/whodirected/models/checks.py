@@ -16,8 +16,8 @@ import numpy as np
 from whodirected.config import TrainConfig
 from whodirected.features.vectors import block_unit, centroids, familiarity
 from whodirected.models.calibrate import calibrate, director_folds, unit_folds
+from whodirected.models.heads import fit, head_config
 from whodirected.models.labelled import Labelled
-from whodirected.models.train import fit, head_config
 
 
 def subset(data: Labelled, index: np.ndarray) -> Labelled:
@@ -194,14 +194,14 @@ def relabel(data: Labelled, by: np.ndarray, rng: np.random.Generator) -> Labelle
     return Labelled(data.x, y, data.groups, data.classes, data.films, data.features, data.parts, data.times)
 
 
-CHANCE_LEVEL = 0.05  # a figure is "above chance" when the permutation test's p-value is below this
+CHANCE_LEVEL = 0.05  # a figure is "above chance" when the permutation test's p-value is at most this
 
 
 def beats_chance(figure: dict) -> str:
     """A figure of :func:`unseen_film_check` or the held-out chance test, against chance, in words."""
     if figure.get("p") is None:
         return "not tested against chance (chance_permutations = 0)"
-    if figure["p"] < CHANCE_LEVEL:
+    if figure["p"] <= CHANCE_LEVEL:
         return f"above chance (p = {figure['p']:.2f})"
     return f"not distinguishable from chance on this library (p = {figure['p']:.2f})"
 

@@ -32,9 +32,9 @@ from whodirected.models.checks import (
     unseen_director_check,
     unseen_film_check,
 )
+from whodirected.models.heads import fit, head_config
 from whodirected.models.labelled import Labelled, labelled
 from whodirected.models.metrics import calibration, frame_metrics, per_director
-from whodirected.models.train import fit, head_config
 
 FILM_GROUPED = "film-grouped"
 

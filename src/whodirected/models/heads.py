@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from whodirected.config import HEADS, SCALINGS
+from whodirected.config import HEADS, SCALINGS, TrainConfig
 from whodirected.features.vectors import block_unit, centroids, sizes
+from whodirected.models.labelled import Labelled
 
-__all__ = ["HEADS", "SCALINGS", "Head", "HeadConfig", "Scaler", "fit_head"]
+__all__ = ["HEADS", "SCALINGS", "Head", "HeadConfig", "Scaler", "fit", "fit_head", "head_config"]
 
 
 @dataclass
@@ -281,3 +282,40 @@ def _fit_sgd(x: np.ndarray, y: np.ndarray, n_classes: int, config: HeadConfig) -
         [m.bias.detach().numpy().copy() for m in linears],
         history,
     )
+
+
+def head_config(config: TrainConfig, chosen: dict | None = None) -> HeadConfig:
+    """The head's settings; ``chosen`` (a fitted head's history) fixes what was tuned, so refits
+    in the held-out checks skip the search."""
+    fixed = {}
+    if chosen and "chosen_C" in chosen:
+        fixed["c_grid"] = (chosen["chosen_C"][0],)
+    if chosen and "chosen_temperature" in chosen:
+        fixed["temperatures"] = (chosen["chosen_temperature"][0],)
+    return HeadConfig(
+        **fixed,
+        head=config.head,
+        hidden=config.hidden,
+        learning_rate=config.learning_rate,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+
+
+def fit(
+    data: Labelled, config: TrainConfig, index: np.ndarray | None = None, head: HeadConfig | None = None
+) -> tuple[Scaler, object]:
+    """Fit scaler and head on the frames at ``index`` (all when ``None``); settings are tuned
+    on the held-out units (:mod:`whodirected.models.labelled`) unless ``head`` fixes them."""
+    index = np.arange(len(data.y)) if index is None else index
+    scaler = Scaler.fit(data.x[index], data.features.blocks, config.scaling)
+    fitted = fit_head(
+        scaler.transform(data.x[index]),
+        data.y[index],
+        data.units[index],
+        len(data.classes),
+        head or head_config(config),
+        data.features.blocks,
+    )
+    return scaler, fitted

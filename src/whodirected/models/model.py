@@ -86,6 +86,25 @@ class Model:
         verdict is "unknown director"."""
         return self.open_set.familiarity if self.open_set else -1.0
 
+    @property
+    def never_seen(self) -> str:
+        """How often the model names the director of a film it has never seen, measured at
+        training time (``train``'s films-never-seen check), in words; or why it is not measurable."""
+        figure = self.meta.get("films_never_seen")
+        if not isinstance(figure, dict):
+            return ""
+        if figure.get("note"):
+            return str(figure["note"])
+        try:
+            return (
+                f"on films it has never seen, this model named the director of {float(figure['top1']):.0%} of "
+                f"frames (chance {float(figure['chance']):.0%}): "
+                + ("above chance" if figure.get("above_chance") else "not distinguishable from chance")
+                + (f", p = {float(figure['p']):.2f}" if figure.get("p") is not None else "")
+            )
+        except (KeyError, TypeError, ValueError):
+            return ""
+
     def extractors(self) -> list:
         """The backbone blocks, built on first use and kept (raises ``BackboneError``)."""
         if not self._extractors:

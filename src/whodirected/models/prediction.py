@@ -104,6 +104,7 @@ class Prediction:
     shot_scale: str | None = None  # close-up, medium, long or "no face", with a faces block
     shot_scale_share: float | None = None  # the share of the top director's training frames at that scale
     face_matches: list[FaceMatch] = field(default_factory=list)  # recurring actors, by director
+    films_never_seen: str = ""  # the model's measured accuracy on films it never saw, in words
 
     @property
     def confidence(self) -> float:
@@ -134,6 +135,19 @@ class Prediction:
             return self.refusal
         return UNKNOWN if self.unknown else self.ranking[0].director
 
+    @property
+    def claim(self) -> str:
+        """Two claims kept apart: a frame of a film the model was trained on (the nearest frame
+        passes the film-match threshold), or a film it does not have, named by its style only."""
+        if self.refusal is not None or not self.ranking:
+            return ""
+        if self.film is not None and self.film.known:
+            return f"from a film you have: {self.film.film} ({self.film.director})"
+        if self.unknown:
+            return "not from a film you have, and unlike the directors the model knows"
+        claim = f"a film you don't have; by its style, most like {self.ranking[0].director}"
+        return f"{claim} ({self.films_never_seen})" if self.films_never_seen else claim
+
     def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
         """JSON-ready; the schema of ``predict --json``, ``--save`` and the web API."""
         return {
@@ -149,6 +163,8 @@ class Prediction:
             ],
             "evidence": [asdict(e) for e in self.evidence],
             "film": asdict(self.film) if self.film else None,
+            "claim": self.claim,
+            "films_never_seen": self.films_never_seen,
             "style": asdict(self.style) if self.style else None,
             "refusal": self.refusal,
             "reason": self.reason,
@@ -187,7 +203,12 @@ def predict_images(
     pictures = [load_picture(image, trim_borders) for image in images]
     labels = sources or [_label(image) for image in images]
     threshold = model.min_confidence if min_confidence is None else min_confidence
-    results = [Prediction(label, [], threshold, min_familiarity=model.min_familiarity) for label in labels]
+    results = [
+        Prediction(
+            label, [], threshold, min_familiarity=model.min_familiarity, films_never_seen=model.never_seen
+        )
+        for label in labels
+    ]
     judged = []
     for n, picture in enumerate(pictures):
         refused = judgeable(picture)

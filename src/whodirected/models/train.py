@@ -18,50 +18,19 @@ from whodirected.features.dataset import Dataset
 from whodirected.features.embed import Features, embed
 from whodirected.features.vectors import block_unit, centroids
 from whodirected.models.calibrate import calibrate
-from whodirected.models.heads import HeadConfig, Scaler, fit_head
+from whodirected.models.checks import (
+    CHANCE_LEVEL,
+    films_never_seen_not_measurable,
+    films_never_seen_rotations,
+    unseen_film_check,
+)
+from whodirected.models.heads import fit, head_config
 from whodirected.models.index import build_index
 from whodirected.models.labelled import Labelled, TrainError, dataset_warnings, frame_parts, labelled
 from whodirected.models.model import Model
 from whodirected.models.readout import StyleProfiles
 
 __all__ = ["Labelled", "TrainError", "dataset_warnings", "labelled", "train", "build_model", "fit"]
-
-
-def head_config(config: TrainConfig, chosen: dict | None = None) -> HeadConfig:
-    """The head's settings; ``chosen`` (a fitted head's history) fixes what was tuned, so refits
-    in the held-out checks skip the search."""
-    fixed = {}
-    if chosen and "chosen_C" in chosen:
-        fixed["c_grid"] = (chosen["chosen_C"][0],)
-    if chosen and "chosen_temperature" in chosen:
-        fixed["temperatures"] = (chosen["chosen_temperature"][0],)
-    return HeadConfig(
-        **fixed,
-        head=config.head,
-        hidden=config.hidden,
-        learning_rate=config.learning_rate,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-    )
-
-
-def fit(
-    data: Labelled, config: TrainConfig, index: np.ndarray | None = None, head: HeadConfig | None = None
-) -> tuple[Scaler, object]:
-    """Fit scaler and head on the frames at ``index`` (all when ``None``); settings are tuned
-    on the held-out units (:mod:`whodirected.models.labelled`) unless ``head`` fixes them."""
-    index = np.arange(len(data.y)) if index is None else index
-    scaler = Scaler.fit(data.x[index], data.features.blocks, config.scaling)
-    fitted = fit_head(
-        scaler.transform(data.x[index]),
-        data.y[index],
-        data.units[index],
-        len(data.classes),
-        head or head_config(config),
-        data.features.blocks,
-    )
-    return scaler, fitted
 
 
 def versions() -> dict[str, str]:
@@ -112,6 +81,28 @@ def face_descriptors(x: np.ndarray, blocks: list[tuple[str, int]]) -> np.ndarray
     return np.where(found[:, None], descriptors, np.nan).astype(np.float32)
 
 
+def never_seen_summary(data: Labelled, config: TrainConfig) -> dict:
+    """The films-never-seen check (at most ``config.folds`` rotations) as the model records it:
+    frame top-1, one verdict per film, chance and whether the test against chance passed; or a
+    note saying why it is not measurable."""
+    note = films_never_seen_not_measurable(data)
+    if note is not None:
+        return {"note": note}
+    check = unseen_film_check(data, config, min(config.folds, films_never_seen_rotations(data)))
+    assert check is not None
+    p = check["top1"]["p"]
+    return {
+        "top1": check["top1"]["value"],
+        "film_verdict": check["film_verdict"]["value"],
+        "chance": check["chance"]["top1"],
+        "p": p,
+        "above_chance": p is not None and p <= CHANCE_LEVEL,
+        "films": check["films"],
+        "directors_tested": check["directors_tested"],
+        "rotations": check["rotations"],
+    }
+
+
 def build_model(
     dataset: Dataset, data: Labelled, embed: EmbedConfig, config: TrainConfig, style: Features | None = None
 ) -> Model:
@@ -147,6 +138,7 @@ def build_model(
             )
             for i, c in enumerate(data.classes)
         }
+    meta["films_never_seen"] = never_seen_summary(data, config)
     open_set = calibrate(data, config, head_config(config, head.history)) if config.calibrate else None
     profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
     means = centroids(scaled, data.y, len(data.classes), data.features.blocks)

@@ -27,7 +27,13 @@ def aggregate(model: Model, frames: list[Prediction], how: str, source: str) -> 
     if how not in ("mean", "log"):
         raise ValueError(f"unknown aggregate {how!r}; choose from {', '.join(AGGREGATES)}")
     judged = [f for f in frames if f.refusal is None]
-    result = Prediction(source, [], frames[0].min_confidence, min_familiarity=frames[0].min_familiarity)
+    result = Prediction(
+        source,
+        [],
+        frames[0].min_confidence,
+        min_familiarity=frames[0].min_familiarity,
+        films_never_seen=frames[0].films_never_seen,
+    )
     result.frames, result.aggregate = frames, how
     if not judged:
         result.refusal, result.reason = frames[0].refusal, f"none of its {len(frames)} frames could be judged"

@@ -79,3 +79,4 @@ def train(
         highlight=False,
     )
     print_open_set(model.open_set)
+    console.print(f"films never seen: {model.never_seen}", highlight=False)
