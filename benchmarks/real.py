@@ -3,6 +3,15 @@ whether the "unknown director" thresholds hold up — measured on ../shared/data
 Blender films), with the generated demo library beside it as a sanity check only.
 
     python benchmarks/real.py [--only TEXT]   # only the rows whose features contain TEXT
+    python benchmarks/real.py --stills DIR    # first, films never seen on real feature-film stills
+
+**Films never seen, first** (``--stills``): the real feature-film stills that
+``../shared/data/real-stills/build.sh`` builds outside the repository (6 stills a film, 35 of
+136 directors with 2-9 films). One film of each director with two or more is held out in turn
+(every film once), the recipe trained on the rest (whodirected.models.checks.unseen_film_check):
+frame top-1, top-5 and one verdict per film (its stills' probabilities averaged), against
+chance; once among the 35 directors with several films, once with the 101 one-film directors
+in training too (as a user's library has them).
 
 Both libraries are extracted with the default settings (ExtractConfig()). Every row runs the
 whole training recipe — scaling, head and its tuning, the calibrated thresholds — on what is
@@ -24,6 +33,8 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from _common import CACHE, demo_frames, real_clips
@@ -38,7 +49,7 @@ from whodirected.features.images import open_image
 from whodirected.features.style import trim_bars
 from whodirected.features.vectors import block_unit
 from whodirected.models.calibrate import unit_folds
-from whodirected.models.checks import held_out_check, unseen_director_check
+from whodirected.models.checks import held_out_check, unseen_director_check, unseen_film_check
 from whodirected.models.heads import Scaler
 from whodirected.models.labelled import Labelled, labelled
 
@@ -69,6 +80,58 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
     ("faces", "centroid", "shrunk", "faces alone: count, shot scale, position, who"),
     ("efficientnet-lite0+faces", "centroid", "shrunk", "faces at 1/2 weight"),
 ]
+
+
+STILLS_ROWS: list[tuple[str, str, str]] = [  # backbone, head, what the row is
+    ("efficientnet-lite0", "centroid", "the default before films never seen"),
+    ("efficientnet-lite2", "centroid", ""),
+    ("style", "centroid", "the 22 style descriptors"),
+    ("grade", "centroid", "the 54 grading, light and framing descriptors"),
+    ("efficientnet-lite2+style", "centroid", ""),
+    ("efficientnet-lite0+grade", "centroid", ""),
+    ("efficientnet-lite2+grade", "centroid", "the default"),
+    ("efficientnet-lite2+efficientnet-lite2+grade", "centroid", "grade at 1/3 weight"),
+    ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "with intermediate channel statistics"),
+    ("efficientnet-lite2+grade", "logistic", ""),
+]
+
+
+def films_never_seen(stills: Path, only: str) -> None:
+    """The films-never-seen table on the real stills (see the module's docstring)."""
+    dataset = load_dataset(stills)
+    films = dataset.frames.groupby("director").film.nunique()
+    several = dataset.frames[dataset.frames.director.isin(films[films >= 2].index)].reset_index(drop=True)
+    sets = (("several films", replace(dataset, frames=several)), ("all", dataset))
+    print(
+        f"real stills: {len(dataset)} stills of {dataset.frames.film.nunique()} films by {len(films)} directors, "
+        f"{int((films >= 2).sum())} of them with 2-{films.max()} films"
+    )
+    print(
+        "| features | head | "
+        + " | ".join(f"{name}: top-1 | top-5 | one verdict per film" for name, _ in sets)
+        + " | note |"
+    )
+    print("|---|---|" + "---|---|---|" * len(sets) + "---|")
+    store = CACHE / "stills-features"
+    for backbone, head, note in STILLS_ROWS:
+        if only not in backbone:
+            continue
+        start = time.perf_counter()
+        cells = []
+        for _, part in sets:
+            features = embed_dataset(part, backbone, store)
+            check = unseen_film_check(labelled(part, features), TrainConfig(head=head, chance_permutations=0))
+            cells.append(
+                f"{check['top1']['value']:.3f} | {check['top5']['value']:.3f} | {check['film_verdict']['value']:.3f}"
+            )
+        chance = [f"{1 / part.frames.director.nunique():.3f}" for _, part in sets]
+        mark = "**" if (backbone, head) == DEFAULT[:2] else ""
+        print(
+            f"| {mark}{backbone}{mark} | {head} | {' | '.join(cells)} | {note} "
+            f"({time.perf_counter() - start:.0f} s; chance {' / '.join(chance)}) |",
+            flush=True,
+        )
+    print()
 
 
 def frames_of(root, out, config: ExtractConfig):
@@ -144,7 +207,19 @@ def cells(a: dict | None, b: dict | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="only the rows whose features contain this text")
+    parser.add_argument(
+        "--stills", type=Path, help="the real stills built by real-stills/build.sh (first table)"
+    )
+    parser.add_argument("--stills-only", action="store_true", help="only the films-never-seen table")
     args = parser.parse_args()
+    if args.stills is not None:
+        films_never_seen(args.stills, args.only)
+    else:
+        print(
+            "(films never seen: pass --stills DIR, the real stills built by ../shared/data/real-stills/build.sh)"
+        )
+    if args.stills_only:
+        return
     warnings.filterwarnings("ignore", category=UserWarning)  # scikit-learn's MLP convergence notes
     clips = real_clips()
     if clips is None:
