@@ -145,7 +145,7 @@ class Prediction:
             return f"from a film you have: {self.film.film} ({self.film.director})"
         if self.unknown:
             return "not from a film you have, and unlike the directors the model knows"
-        claim = f"a film you don't have; by its style, most like {self.ranking[0].director}"
+        claim = f"not matched to a film you have; by its style, most like {self.ranking[0].director}"
         return f"{claim} ({self.films_never_seen})" if self.films_never_seen else claim
 
     def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
