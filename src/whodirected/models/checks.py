@@ -16,8 +16,9 @@ import numpy as np
 from whodirected.config import TrainConfig
 from whodirected.features.vectors import block_unit, centroids, familiarity
 from whodirected.models.calibrate import calibrate, director_folds, unit_folds
-from whodirected.models.heads import fit, head_config
+from whodirected.models.heads import HeadConfig, fit, head_config
 from whodirected.models.labelled import Labelled
+from whodirected.models.metrics import film_accuracy
 
 
 def subset(data: Labelled, index: np.ndarray) -> Labelled:
@@ -167,21 +168,15 @@ def unseen_film_scores(
     return np.concatenate(probas), np.concatenate(labels), np.concatenate(films)
 
 
-def film_verdicts(proba: np.ndarray, y: np.ndarray, films: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One verdict per film (the mean of its frames' probabilities, as ``predict`` aggregates a
-    folder or clip): each film's predicted and true director."""
-    names, inverse = np.unique(films, return_inverse=True)
-    sums = np.zeros((len(names), proba.shape[1]))
-    np.add.at(sums, inverse, proba)
-    truth = np.zeros(len(names), int)
-    truth[inverse] = y
-    return sums.argmax(axis=1), truth
-
-
-def _top(proba: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Share of rows whose true label is among the ``k`` most probable."""
+def unseen_film_figures(proba: np.ndarray, y: np.ndarray, films: np.ndarray) -> dict[str, float]:
+    """Frame top-1 and top-5, and one verdict per film (the mean of its frames' probabilities, as
+    ``predict`` aggregates a folder or clip)."""
     rank = (proba > proba[np.arange(len(y)), y][:, None]).sum(axis=1)
-    return float((rank < k).mean())
+    return {
+        "top1": float((proba.argmax(axis=1) == y).mean()),
+        "top5": float((rank < 5).mean()),
+        "film_verdict": film_accuracy(y, proba, films),
+    }
 
 
 def relabel(data: Labelled, by: np.ndarray, rng: np.random.Generator) -> Labelled:
@@ -206,19 +201,30 @@ def beats_chance(figure: dict) -> str:
     return f"not distinguishable from chance on this library (p = {figure['p']:.2f})"
 
 
-def chance_p(observed: float, null: list[float]) -> float:
-    """The permutation test's p-value: how often a library with directors shuffled between films
-    scores at least ``observed`` (counting the observed library itself)."""
-    return (1 + sum(v >= observed - 1e-12 for v in null)) / (1 + len(null))
+def tested(observed: dict[str, float], null: list[dict[str, float]]) -> dict[str, dict]:
+    """Each figure of ``observed`` with the permutation test's p-value — how often a library with
+    directors shuffled between films (``null``, one dict of figures each) scored at least as well,
+    counting the observed library itself — and the shuffled libraries' mean."""
+    return {
+        name: {
+            "value": value,
+            "p": (1 + sum(n[name] >= value - 1e-12 for n in null)) / (1 + len(null)) if null else None,
+            "shuffled_mean": float(np.mean([n[name] for n in null])) if null else None,
+        }
+        for name, value in observed.items()
+    }
 
 
-def unseen_film_check(data: Labelled, config: TrainConfig, rotations: int | None = None) -> dict | None:
+def unseen_film_check(
+    data: Labelled, config: TrainConfig, rotations: int | None = None, head: HeadConfig | None = None
+) -> dict | None:
     """The question a user asks: a film the model has never seen, by a director it knows.
 
     One film of each director with two films or more is held out, in turn (``rotations``, at
     most :func:`films_never_seen_rotations`), and the whole recipe is trained on the rest. Frame
     top-1 and top-5, one verdict per film, each beside chance (1 / directors) and a permutation
-    test (directors shuffled between films, ``config.chance_permutations`` times). ``None`` when
+    test (directors shuffled between films, ``config.chance_permutations`` times). ``head`` fixes
+    the head's settings (those tuned on all of ``data``; tuned here when ``None``). ``None`` when
     no director has two films."""
     most = films_never_seen_rotations(data)
     if not most:
@@ -229,21 +235,15 @@ def unseen_film_check(data: Labelled, config: TrainConfig, rotations: int | None
             f"films never seen: {rotations} rotations asked, but this library allows 1 to {most} "
             f"(the most films any director has)"
         )
-    scaler, fitted = fit(data, config)  # tune once on everything; refits reuse its settings
-    head = head_config(config, getattr(fitted, "history", None))
+    if head is None:
+        head = head_config(config, getattr(fit(data, config)[1], "history", None))
     proba, y, films = unseen_film_scores(data, config, rotations, head)
-    predicted, truth = film_verdicts(proba, y, films)
-    figures = {"top1": float((proba.argmax(axis=1) == y).mean()), "top5": _top(proba, y, 5)}
-    figures["film_verdict"] = float((predicted == truth).mean())
+    observed = unseen_film_figures(proba, y, films)
     rng = np.random.default_rng(config.seed)
-    null: dict[str, list[float]] = {name: [] for name in figures}
-    for _ in range(config.chance_permutations):
-        shuffled = relabel(data, data.groups, rng)
-        p, t, f = unseen_film_scores(shuffled, config, rotations, head)
-        pred_f, truth_f = film_verdicts(p, t, f)
-        null["top1"].append(float((p.argmax(axis=1) == t).mean()))
-        null["top5"].append(_top(p, t, 5))
-        null["film_verdict"].append(float((pred_f == truth_f).mean()))
+    null = [
+        unseen_film_figures(*unseen_film_scores(relabel(data, data.groups, rng), config, rotations, head))
+        for _ in range(config.chance_permutations)
+    ]
     n_classes = len(data.classes)
     return {
         "protocol": FILMS_NEVER_SEEN,
@@ -251,15 +251,8 @@ def unseen_film_check(data: Labelled, config: TrainConfig, rotations: int | None
         "directors_tested": int(sum(n >= 2 for n in data.films_per_director.values())),
         "directors": n_classes,
         "frames": int(len(y)),
-        "films": int(len(truth)),
+        "films": int(len(np.unique(films))),
         "chance": {"top1": 1 / n_classes, "top5": min(1.0, 5 / n_classes), "film_verdict": 1 / n_classes},
         "permutations": config.chance_permutations,
-        **{
-            name: {
-                "value": value,
-                "p": chance_p(value, null[name]) if null[name] else None,
-                "shuffled_mean": float(np.mean(null[name])) if null[name] else None,
-            }
-            for name, value in figures.items()
-        },
+        **tested(observed, null),
     }

@@ -24,15 +24,15 @@ from whodirected.features.dataset import Dataset
 from whodirected.features.embed import embed
 from whodirected.models.calibrate import unit_folds
 from whodirected.models.checks import (
-    chance_p,
     films_never_seen_not_measurable,
     films_never_seen_rotations,
     held_out_check,
     relabel,
+    tested,
     unseen_director_check,
     unseen_film_check,
 )
-from whodirected.models.heads import fit, head_config
+from whodirected.models.heads import HeadConfig, fit, head_config
 from whodirected.models.labelled import Labelled, labelled
 from whodirected.models.metrics import calibration, frame_metrics, per_director
 
@@ -104,14 +104,14 @@ def cross_validate(data: Labelled, folds, config: TrainConfig, head=None) -> Cro
     return CrossVal(proba, fold_of)
 
 
-def held_out_chance(data: Labelled, folds, config: TrainConfig, observed: dict[str, float]) -> dict:
+def held_out_chance(
+    data: Labelled, folds, config: TrainConfig, head: HeadConfig, observed: dict[str, float]
+) -> dict:
     """The held-out figures against a permutation test: the same folds, with directors shuffled
     between held-out units (films where there are several, else parts or time blocks) and the
-    head's settings fixed to those tuned on the real library."""
-    _, fitted = fit(data, config)
-    head = head_config(config, getattr(fitted, "history", None))
+    head's settings fixed to ``head`` (those tuned on the real library)."""
     rng = np.random.default_rng(config.seed)
-    null: dict[str, list[float]] = {name: [] for name in observed}
+    null = []
     for _ in range(config.chance_permutations):
         shuffled = relabel(data, data.units, rng)
         cv = cross_validate(shuffled, folds, config, head)
@@ -119,16 +119,8 @@ def held_out_chance(data: Labelled, folds, config: TrainConfig, observed: dict[s
         metrics = frame_metrics(
             shuffled.y[scored], cv.proba[scored], shuffled.films[scored], len(data.classes)
         )
-        for name in observed:
-            null[name].append(metrics[name])
-    return {
-        name: {
-            "value": value,
-            "p": chance_p(value, null[name]) if null[name] else None,
-            "shuffled_mean": float(np.mean(null[name])) if null[name] else None,
-        }
-        for name, value in observed.items()
-    }
+        null.append({name: metrics[name] for name in observed})
+    return tested(observed, null)
 
 
 def held_out_films(data: Labelled, cv: CrossVal, paths: list[str]) -> list[dict]:
@@ -269,7 +261,8 @@ def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool, paths: list
     held_summary, random_summary = summarise(data, held_out), summarise(data, shuffled)
     curve = learning_curve(data, folds, config) if with_curve and reason is None else []
     overall = frame_metrics(data.y[scored], held_out.proba[scored], data.films[scored], len(data.classes))
-    never_seen = unseen_film_check(data, config, min(n_folds, films_never_seen_rotations(data)) or None)
+    head = head_config(config, getattr(fit(data, config)[1], "history", None))  # tuned once, fixed below
+    never_seen = unseen_film_check(data, config, min(n_folds, films_never_seen_rotations(data)) or None, head)
     return {
         "classes": data.classes,
         "frames": int(len(data.y)),
@@ -288,7 +281,7 @@ def _evaluate(data: Labelled, config: TrainConfig, with_curve: bool, paths: list
         else None,
         "chance": {"majority": float(counts.max() / counts.sum()), "uniform": 1.0 / len(data.classes)},
         "chance_test": held_out_chance(
-            data, folds, config, {"top1": overall["top1"], "film_accuracy": overall["film_accuracy"]}
+            data, folds, config, head, {"top1": overall["top1"], "film_accuracy": overall["film_accuracy"]}
         ),
         "films_never_seen": never_seen,
         "films_never_seen_note": films_never_seen_not_measurable(data),

@@ -8,7 +8,7 @@ import numpy as np
 N_BINS = 10  # reliability diagram bins
 
 
-def _film_accuracy(y: np.ndarray, proba: np.ndarray, films: np.ndarray) -> float:
+def film_accuracy(y: np.ndarray, proba: np.ndarray, films: np.ndarray) -> float:
     """Accuracy of one verdict per film: the mean of its frames' probabilities."""
     right = []
     for film in np.unique(films):
@@ -29,7 +29,7 @@ def frame_metrics(y: np.ndarray, proba: np.ndarray, films: np.ndarray, n_classes
         else float((pred == y).mean()),
         "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
         "macro_f1": float(f1_score(y, pred, average="macro", labels=np.unique(y), zero_division=0)),
-        "film_accuracy": _film_accuracy(y, proba, films),
+        "film_accuracy": film_accuracy(y, proba, films),
     }
 
 

@@ -24,7 +24,7 @@ from whodirected.models.checks import (
     films_never_seen_rotations,
     unseen_film_check,
 )
-from whodirected.models.heads import fit, head_config
+from whodirected.models.heads import HeadConfig, fit, head_config
 from whodirected.models.index import build_index
 from whodirected.models.labelled import Labelled, TrainError, dataset_warnings, frame_parts, labelled
 from whodirected.models.model import Model
@@ -81,14 +81,14 @@ def face_descriptors(x: np.ndarray, blocks: list[tuple[str, int]]) -> np.ndarray
     return np.where(found[:, None], descriptors, np.nan).astype(np.float32)
 
 
-def never_seen_summary(data: Labelled, config: TrainConfig) -> dict:
-    """The films-never-seen check (at most ``config.folds`` rotations) as the model records it:
-    frame top-1, one verdict per film, chance and whether the test against chance passed; or a
-    note saying why it is not measurable."""
+def never_seen_summary(data: Labelled, config: TrainConfig, head: HeadConfig) -> dict:
+    """The films-never-seen check (at most ``config.folds`` rotations, the head's settings fixed
+    to ``head``) as the model records it: frame top-1, one verdict per film, chance and whether
+    the test against chance passed; or a note saying why it is not measurable."""
     note = films_never_seen_not_measurable(data)
     if note is not None:
         return {"note": note}
-    check = unseen_film_check(data, config, min(config.folds, films_never_seen_rotations(data)))
+    check = unseen_film_check(data, config, min(config.folds, films_never_seen_rotations(data)), head)
     assert check is not None
     p = check["top1"]["p"]
     return {
@@ -138,8 +138,9 @@ def build_model(
             )
             for i, c in enumerate(data.classes)
         }
-    meta["films_never_seen"] = never_seen_summary(data, config)
-    open_set = calibrate(data, config, head_config(config, head.history)) if config.calibrate else None
+    tuned = head_config(config, head.history)
+    meta["films_never_seen"] = never_seen_summary(data, config, tuned)
+    open_set = calibrate(data, config, tuned) if config.calibrate else None
     profiles = StyleProfiles.fit(style_values(data, style), data.y, len(data.classes))
     means = centroids(scaled, data.y, len(data.classes), data.features.blocks)
     return Model(

@@ -252,54 +252,50 @@ def create(
     return spec.build(device or ("cpu" if spec.prep is None else default_device()), random_weights, precision)
 
 
-register(
-    BackboneSpec(
-        "style",
-        len(style.NAMES),
-        style.WORK_WIDTH,
-        "Apache-2.0",
-        "none: computed",
-        "cv2",
-        True,
-        lambda device, random_weights, precision: ComputedExtractor(
-            "style", len(style.NAMES), style.VERSION, style.describe
-        ),
-        about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
-        fixed_version=style.VERSION,
+def register_computed(
+    name: str, dim: int, work_size: int, version: str, describe: Callable[[Image.Image], np.ndarray], **spec
+) -> BackboneSpec:
+    """Register a block computed by ``describe`` rather than a network (``spec``: the rest of its
+    :class:`BackboneSpec`; by default Apache-2.0, computed, needing OpenCV)."""
+    defaults = {"licence": "Apache-2.0", "weights": "none: computed", "requires": "cv2"}
+    return register(
+        BackboneSpec(
+            name=name,
+            dim=dim,
+            input_size=work_size,
+            bundled=True,
+            build=lambda device, random_weights, precision: ComputedExtractor(name, dim, version, describe),
+            fixed_version=version,
+            **(defaults | spec),
+        )
     )
-)
 
-register(
-    BackboneSpec(
-        "grade",
-        len(grade.NAMES),
-        grade.WORK_WIDTH,
-        "Apache-2.0",
-        "none: computed",
-        "cv2",
-        True,
-        lambda device, random_weights, precision: ComputedExtractor(
-            "grade", len(grade.NAMES), grade.VERSION, grade.describe
-        ),
-        about="grading, light and framing: tone curve, split toning, sharpness, grain, layout, palette",
-        fixed_version=grade.VERSION,
-    )
-)
 
-register(
-    BackboneSpec(
-        "faces",
-        faces.DIM,
-        faces.WORK_HEIGHT,
-        "Boost-1.0 (dlib); MIT (face models)",
-        "bundled (PyPI: dlib-bin, face-recognition-models)",
-        "dlib,face_recognition_models",
-        True,
-        lambda device, random_weights, precision: ComputedExtractor(
-            "faces", faces.DIM, faces.VERSION, faces.describe
-        ),
-        about="faces: shot scale (close-up, medium, long), position, and who (recurring actors)",
-        fixed_version=faces.VERSION,
-        install=faces.INSTALL,
-    )
+register_computed(
+    "style",
+    len(style.NAMES),
+    style.WORK_WIDTH,
+    style.VERSION,
+    style.describe,
+    about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
+)
+register_computed(
+    "grade",
+    len(grade.NAMES),
+    grade.WORK_WIDTH,
+    grade.VERSION,
+    grade.describe,
+    about="grading, light and framing: tone curve, split toning, sharpness, grain, layout, palette",
+)
+register_computed(
+    "faces",
+    faces.DIM,
+    faces.WORK_HEIGHT,
+    faces.VERSION,
+    faces.describe,
+    licence="Boost-1.0 (dlib); MIT (face models)",
+    weights="bundled (PyPI: dlib-bin, face-recognition-models)",
+    requires="dlib,face_recognition_models",
+    about="faces: shot scale (close-up, medium, long), position, and who (recurring actors)",
+    install=faces.INSTALL,
 )
