@@ -54,14 +54,14 @@ from whodirected.models.heads import Scaler
 from whodirected.models.labelled import Labelled, labelled
 
 LITE0 = "efficientnet-lite0"
-DEFAULT = ("efficientnet-lite0", "centroid", "shrunk")
+DEFAULT = ("efficientnet-lite2+grade", "centroid", "shrunk")
 ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the row is
     ("efficientnet-lite0+style", "logistic", "standard", "the defaults before real footage"),
     ("efficientnet-lite0", "logistic", "standard", ""),
     ("efficientnet-lite0", "logistic", "shrunk", ""),
     ("efficientnet-lite0", "centroid", "standard", ""),
     ("efficientnet-lite0", "centroid", "none", "L2-normalised, not standardised"),
-    ("efficientnet-lite0", "centroid", "shrunk", "the default"),
+    ("efficientnet-lite0", "centroid", "shrunk", "the default before films never seen"),
     ("efficientnet-lite1", "centroid", "shrunk", ""),
     ("efficientnet-lite2", "centroid", "shrunk", ""),
     ("style", "centroid", "shrunk", "the 22 style descriptors alone"),
@@ -72,9 +72,8 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
     ("grade", "centroid", "shrunk", "the 54 grading, light and framing descriptors alone"),
     ("efficientnet-lite0+grade", "centroid", "shrunk", ""),
     ("efficientnet-lite2+style", "centroid", "shrunk", ""),
-    ("efficientnet-lite2+grade", "centroid", "shrunk", "best on films never seen"),
+    ("efficientnet-lite2+grade", "centroid", "shrunk", "the default: grade a quarter of the similarity"),
     ("efficientnet-lite2+grade", "logistic", "shrunk", ""),
-    ("efficientnet-lite2+efficientnet-lite2+grade", "centroid", "shrunk", "grade at 1/3 weight"),
     ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "shrunk", ""),
     ("efficientnet-lite0", "mlp", "shrunk", ""),
     ("faces", "centroid", "shrunk", "faces alone: count, shot scale, position, who"),
@@ -83,14 +82,13 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
 
 
 STILLS_ROWS: list[tuple[str, str, str]] = [  # backbone, head, what the row is
-    ("efficientnet-lite0", "centroid", "the default"),
+    ("efficientnet-lite0", "centroid", "the default before films never seen"),
     ("efficientnet-lite2", "centroid", ""),
     ("style", "centroid", "the 22 style descriptors"),
     ("grade", "centroid", "the 54 grading, light and framing descriptors"),
     ("efficientnet-lite2+style", "centroid", ""),
     ("efficientnet-lite0+grade", "centroid", ""),
-    ("efficientnet-lite2+grade", "centroid", "best on films never seen"),
-    ("efficientnet-lite2+efficientnet-lite2+grade", "centroid", "grade at 1/3 weight"),
+    ("efficientnet-lite2+grade", "centroid", "the default: grade a quarter of the similarity"),
     ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "with intermediate channel statistics"),
     ("efficientnet-lite2+grade", "logistic", ""),
 ]

@@ -98,9 +98,7 @@ class ExtractConfig:
 class EmbedConfig:
     """How frames become features."""
 
-    backbone: str = (
-        "efficientnet-lite0"  # benchmarks/real.py: lite2+grade wins on films never seen, loses films you have
-    )
+    backbone: str = "efficientnet-lite2+grade"  # benchmarks/real.py: best on films never seen
     batch_size: int = (
         0  # frames read and embedded together; 0: 32 on a CPU (its network takes 4 a pass), 256 on CUDA
     )

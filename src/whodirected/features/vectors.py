@@ -1,10 +1,11 @@
 """Feature vectors as unit vectors, block by block: the one geometry that the centroid head,
 the familiarity score and the evidence index all share.
 
-A combined backbone (``efficientnet-lite0+style``) gives several blocks of columns;
-:func:`block_unit` makes each block unit length and scales it by 1/√blocks, so that one dot
-product of two such rows is the mean of their per-block cosine similarities and no block
-drowns the others.
+A combined backbone (``efficientnet-lite2+grade``) gives several blocks of columns;
+:func:`block_unit` makes each block unit length and scales it by the square root of its share
+(:func:`shares`: equal, unless a block's registry entry gives it another ``weight``), so that
+one dot product of two such rows is the weighted mean of their per-block cosine similarities
+and no block drowns the others.
 """
 
 from __future__ import annotations
@@ -27,13 +28,29 @@ def sizes(blocks: Blocks) -> list[int]:
     return [int(b) if isinstance(b, (int, np.integer)) else int(b[1]) for b in blocks]
 
 
+def shares(blocks: Blocks) -> np.ndarray:
+    """Each block's share of a similarity, summing to 1: its registry entry's ``weight`` for a
+    named block (1 for a bare size or an unknown name), over the total."""
+    from whodirected.features.backbones.registry import REGISTRY  # the registry knows each block
+
+    weights = np.asarray(
+        [
+            1.0
+            if isinstance(b, (int, np.integer)) or str(b[0]) not in REGISTRY
+            else REGISTRY[str(b[0])].weight
+            for b in blocks
+        ]
+    )
+    return weights / weights.sum()
+
+
 def block_unit(x: np.ndarray, blocks: Blocks) -> np.ndarray:
-    """Each block of columns made unit length and scaled by 1/sqrt(blocks)."""
+    """Each block of columns made unit length and scaled by the square root of its share."""
     x = np.atleast_2d(np.asarray(x, dtype=np.float32))
-    widths = sizes(blocks)
-    edges = np.cumsum([0, *widths])
-    parts = [unit(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    return np.concatenate(parts, axis=1) / np.sqrt(len(widths))
+    edges = np.cumsum([0, *sizes(blocks)])
+    scale = np.sqrt(shares(blocks)).astype(np.float32)
+    parts = [unit(x[:, a:b]) * s for a, b, s in zip(edges[:-1], edges[1:], scale, strict=True)]
+    return np.concatenate(parts, axis=1)
 
 
 def centroids(x: np.ndarray, y: np.ndarray, n_classes: int, blocks: Blocks) -> np.ndarray:

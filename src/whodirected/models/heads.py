@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from whodirected.config import HEADS, SCALINGS, TrainConfig
-from whodirected.features.vectors import block_unit, centroids, sizes
+from whodirected.features.vectors import block_unit, centroids, shares, sizes
 from whodirected.models.labelled import Labelled
 
 __all__ = ["HEADS", "SCALINGS", "Head", "HeadConfig", "Scaler", "fit", "fit_head", "head_config"]
@@ -50,7 +50,11 @@ class Scaler:
         if scaling not in SCALINGS:
             raise ValueError(f"unknown scaling {scaling!r}; choose from {', '.join(SCALINGS)}")
         widths = sizes(blocks)
-        weights = np.concatenate([np.full(size, 1 / np.sqrt(size)) for size in widths]) * np.sqrt(len(widths))
+        relative = np.sqrt(shares(blocks) * len(widths))  # 1 for blocks of equal weight
+        weights = np.concatenate(
+            [np.full(size, r / np.sqrt(size)) for size, r in zip(widths, relative, strict=True)]
+        )
+        weights *= np.sqrt(len(widths))
         if scaling == "none":
             return cls(np.zeros(x.shape[1], np.float32), weights.astype(np.float32))
         variance = x.var(axis=0)
@@ -73,7 +77,9 @@ class Head:
     weights: list[np.ndarray]
     biases: list[np.ndarray]
     history: dict[str, list[float]] = field(default_factory=dict)  # training curves
-    unit_blocks: list[int] = field(default_factory=list)  # inputs made block-unit first (centroid head)
+    unit_blocks: list = field(
+        default_factory=list
+    )  # blocks made unit first (centroid head): (name, size) or size
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         if self.unit_blocks:
@@ -141,15 +147,15 @@ def _fit_centroid(
     x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_classes: int, config: HeadConfig, blocks
 ) -> Head:
     """Director mean directions; the temperature that gives held-out units the lowest log-loss."""
-    widths = sizes(blocks)
-    u = block_unit(x, widths)
+    unit_blocks = [(str(b[0]), int(b[1])) if isinstance(b, (tuple, list)) else int(b) for b in blocks]
+    u = block_unit(x, unit_blocks)
     history: dict[str, list[float]] = {"temperature": [], "cv_log_loss": []}
     best_t = config.temperatures[len(config.temperatures) // 2]
     if len(config.temperatures) > 1 and len(np.unique(groups)) >= 2:
         sims, labels = [], []
         for g in np.unique(groups):  # each unit held out in turn, against the others' means
             held = groups == g
-            means = centroids(u[~held], y[~held], n_classes, widths)
+            means = centroids(u[~held], y[~held], n_classes, unit_blocks)
             known = np.isin(y[held], y[~held])  # a unit whose director is left with no frames says nothing
             if known.any():
                 sims.append(u[held][known] @ means.T + np.where(means.any(axis=1), 0.0, -1e9))
@@ -164,9 +170,9 @@ def _fit_centroid(
                 history["cv_log_loss"].append(float(-log_p.mean()))
             best_t = history["temperature"][int(np.argmin(history["cv_log_loss"]))]
     history["chosen_temperature"] = [float(best_t)]
-    means = centroids(u, y, n_classes, widths)
+    means = centroids(u, y, n_classes, unit_blocks)
     bias = np.where(means.any(axis=1), 0.0, -1e9).astype(np.float32)
-    return Head([(means.T * best_t).astype(np.float32)], [bias], history, widths)
+    return Head([(means.T * best_t).astype(np.float32)], [bias], history, unit_blocks)
 
 
 def _fit_logistic(

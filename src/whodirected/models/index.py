@@ -5,8 +5,9 @@ each frame's vector, director, film, part, timestamp and file name, and a small 
 thumbnail, so that evidence can be shown without the training frames. Search is by NumPy
 brute force, or FAISS when it is installed and the index is large.
 
-Similarity is the mean of the cosine similarities of each feature block (network, style…),
-vectors made by :func:`whodirected.vectors.block_unit`. The film a screenshot most likely
+Frames are compared by what is in them: the network blocks of the features (not computed
+descriptors such as ``grade``, which name a director across films but mistake one film for
+another of the same look), made by :func:`index_vectors`. The film a screenshot most likely
 comes from is the film of its nearest frame — the first line of the evidence, with the same
 similarity — so the film line and the evidence can never disagree.
 """
@@ -22,8 +23,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from whodirected.features.backbones import content_blocks
+from whodirected.features.vectors import block_unit
+
 INDEX_NAME = "index.npz"
 FAISS_MIN_FRAMES = 50_000  # below this, NumPy's matrix product is as fast as FAISS
+
+
+def index_vectors(scaled: np.ndarray, blocks: list[tuple[str, int]]) -> np.ndarray:
+    """Scaled features as the index compares them: their content blocks
+    (:func:`~whodirected.features.backbones.content_blocks`) made block-unit."""
+    kept, columns = content_blocks(blocks)
+    return block_unit(np.atleast_2d(scaled)[:, columns], kept)
 
 
 def thumbnail(path: str | Path, side: int) -> bytes:
@@ -68,7 +79,7 @@ class FrameIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Similarities and ids ``(m, k)`` of the ``k`` nearest frames of each query vector
-        (made by :func:`block_unit`, like the index's own)."""
+        (made by :func:`index_vectors`, like the index's own)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, len(self))
         if len(self) >= FAISS_MIN_FRAMES and importlib.util.find_spec("faiss") is not None:
@@ -161,7 +172,7 @@ def film_threshold(
 
 
 def build_index(
-    vectors: np.ndarray,  # made by block_unit
+    vectors: np.ndarray,  # made by index_vectors
     director: np.ndarray,
     film: np.ndarray,
     part: np.ndarray,

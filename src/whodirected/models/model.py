@@ -19,11 +19,11 @@ import numpy as np
 
 from whodirected._atomic import atomic_folder
 from whodirected.errors import ModelError
-from whodirected.features.backbones import REGISTRY, create, parts
+from whodirected.features.backbones import REGISTRY, content_blocks, create, parts
 from whodirected.features.vectors import block_unit, familiarity
 from whodirected.models.calibrate import OpenSet
 from whodirected.models.heads import Head, Scaler
-from whodirected.models.index import FrameIndex
+from whodirected.models.index import FrameIndex, index_vectors
 from whodirected.models.prediction import predict_images
 from whodirected.models.readout import StyleProfiles
 
@@ -65,8 +65,16 @@ class Model:
         return self.head.predict_proba(self.scaler.transform(np.atleast_2d(features)))
 
     def unit_vectors(self, features: np.ndarray) -> np.ndarray:
-        """Raw features as the block-unit vectors that the index and the centroids use."""
+        """Raw features as the block-unit vectors that the director means use."""
         return block_unit(self.scaler.transform(np.atleast_2d(features)), self.blocks)
+
+    def index_vectors(self, features: np.ndarray) -> np.ndarray:
+        """Raw features as the evidence index compares them (:func:`~.index.index_vectors`; a
+        model saved before the index kept to content blocks has every block in it)."""
+        scaled = self.scaler.transform(np.atleast_2d(features))
+        if self.index is not None and self.index.vectors.shape[1] == scaled.shape[1]:
+            return block_unit(scaled, self.blocks)
+        return index_vectors(scaled, self.blocks)
 
     def familiarity(self, vectors: np.ndarray) -> np.ndarray:
         """Similarity of each of :meth:`unit_vectors` to the nearest director's mean direction
@@ -184,7 +192,10 @@ class Model:
                 [arrays[f"layer{i}_weight"] for i in range(layers)],
                 [arrays[f"layer{i}_bias"] for i in range(layers)],
                 info.get("history", {}),
-                [int(v) for v in info.get("head_unit_blocks", [])],
+                [
+                    int(v) if isinstance(v, int) else (str(v[0]), int(v[1]))
+                    for v in info.get("head_unit_blocks", [])
+                ],
             )
             scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
             profiles = StyleProfiles.from_arrays(arrays)
@@ -197,14 +208,17 @@ class Model:
                 or arrays.get("centroids", scaler.mean[None]).shape[1:] != scaler.mean.shape
             ):
                 raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
-            if index is not None and index.vectors.shape[1] != scaler.mean.shape[0]:
+            blocks = [(str(n), int(d)) for n, d in info["blocks"]]
+            if index is not None and index.vectors.shape[1] not in (
+                len(content_blocks(blocks)[1]),
+                scaler.mean.shape[0],  # saved before the index kept to content blocks
+            ):
                 raise ModelError(f"{path}: index.npz does not match the model's features")
         except ModelError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
         meta = {k: v for k, v in info.items() if k not in STRUCTURE and k != "open_set"}
-        blocks = [(str(n), int(d)) for n, d in info["blocks"]]
         return cls(
             list(info["classes"]),
             info["backbone"],

@@ -228,7 +228,7 @@ def predict_images(
     face_columns = block_columns(model.blocks, "faces")
     sims = ids = None
     if model.index is not None and len(model.index):
-        sims, ids = model.index.search(vectors, max(evidence, 1))
+        sims, ids = model.index.search(model.index_vectors(features), max(evidence, 1))
     for row, n in enumerate(judged):
         p = proba[row]
         order = np.argsort(-p, kind="stable")

@@ -16,7 +16,7 @@ from whodirected.features import faces
 from whodirected.features.backbones import block_columns, parts
 from whodirected.features.dataset import Dataset
 from whodirected.features.embed import Features, embed
-from whodirected.features.vectors import block_unit, centroids
+from whodirected.features.vectors import centroids
 from whodirected.models.calibrate import calibrate
 from whodirected.models.checks import (
     CHANCE_LEVEL,
@@ -25,7 +25,7 @@ from whodirected.models.checks import (
     unseen_film_check,
 )
 from whodirected.models.heads import HeadConfig, fit, head_config
-from whodirected.models.index import build_index
+from whodirected.models.index import build_index, index_vectors
 from whodirected.models.labelled import Labelled, TrainError, dataset_warnings, frame_parts, labelled
 from whodirected.models.model import Model
 from whodirected.models.readout import StyleProfiles
@@ -114,7 +114,7 @@ def build_model(
     timestamps = frames["timestamp"] if "timestamp" in frames else np.full(len(frames), np.nan)
     scaled = scaler.transform(data.x)
     index = build_index(
-        block_unit(scaled, data.features.blocks),
+        index_vectors(scaled, data.features.blocks),
         data.y,
         frames.film.astype(str).to_numpy(),
         frame_parts(dataset)[data.features.ok],

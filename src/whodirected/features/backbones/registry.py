@@ -178,6 +178,7 @@ class BackboneSpec:
     weights_tag: str = ""  # the weights' name in the features' version
     fixed_version: str = ""  # a block that is not a network: its features' version
     install: str = ""  # how to install what it requires, when that is not a dependency
+    weight: float = 1.0  # its weight beside other blocks in the similarities (features.vectors.shares)
 
     def version(self, random_weights: bool = False, precision: str = "fp32") -> str:
         """The features' version, known without building the backbone (nor importing torch)."""
@@ -224,6 +225,22 @@ def block_columns(blocks: list[tuple[str, int]], name: str) -> slice | None:
             return slice(offset, offset + size)
         offset += size
     return None
+
+
+def content_blocks(blocks: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], np.ndarray]:
+    """The blocks that say what is in a frame — the networks, not computed descriptors such as
+    ``grade`` — and their columns: the evidence index looks up frames, and recognises films, by
+    these (all blocks when there is no network)."""
+    columns, kept, offset = [], [], 0
+    for name, size in blocks:
+        spec = REGISTRY.get(name)
+        if spec is not None and spec.prep is not None:
+            kept.append((name, size))
+            columns.append(np.arange(offset, offset + size))
+        offset += size
+    if not kept:
+        return list(blocks), np.arange(offset)
+    return kept, np.concatenate(columns)
 
 
 def default_device() -> str:
@@ -286,6 +303,7 @@ register_computed(
     grade.VERSION,
     grade.describe,
     about="grading, light and framing: tone curve, split toning, sharpness, grain, layout, palette",
+    weight=1 / 3,  # beside a network, a quarter of the similarity (benchmarks/real.py: films never seen)
 )
 register_computed(
     "faces",
