@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,16 @@ if TYPE_CHECKING:  # kept out of start-up: `whodirected predict` needs none of t
     from whodirected.extract.sources import Library
     from whodirected.features.embed import EmbedSummary
     from whodirected.models.calibrate import OpenSet
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(text: object) -> str:
+    """Text from the outside world (a folder, an NFO, a model's class names) as the terminal may
+    show it: control characters, escape sequences among them, as ``\\xNN``, and Rich's markup
+    escaped, so a name can neither restyle the terminal nor break the output."""
+    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+
 
 console = Console(stderr=True, soft_wrap=True)  # progress and diagnostics; one line per message
 out = Console(soft_wrap=True)  # results: standard output
@@ -57,7 +68,7 @@ class FilmProgress:
 
     def advance(self, result: FilmResult) -> None:
         if result.error:
-            self._progress.console.print(f"[red]failed:[/] {result.error}", highlight=False)
+            self._progress.console.print(f"[red]failed:[/] {shown(result.error)}", highlight=False)
         else:
             self._frames += len(result.record.rows) if result.record else 0
         self._progress.update(self._task, advance=1, frames=self._frames)
@@ -78,7 +89,7 @@ def print_extract_summary(summary: ExtractSummary) -> None:
         table.add_column(name, justify="right")
     for director, row in summary.directors.items():
         table.add_row(
-            director,
+            shown(director),
             str(row.films),
             str(row.frames),
             *(str(row.skipped.get(f, 0)) for f in FILTERS),
@@ -86,15 +97,15 @@ def print_extract_summary(summary: ExtractSummary) -> None:
         )
     out.print(table)
     for line in summary.left_out:
-        console.print(f"[dim]left out:[/] {line}", highlight=False)
+        console.print(f"[dim]left out:[/] {shown(line)}", highlight=False)
     for problem in summary.problems:
-        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        console.print(f"[yellow]warning:[/] {shown(problem)}", highlight=False)
     reused = f" ({summary.reused} files up to date, not redone)" if summary.reused else ""
-    out.print(f"{summary.frames} frames → {summary.manifest}{reused}", highlight=False)
+    out.print(f"{summary.frames} frames → {shown(summary.manifest)}{reused}", highlight=False)
     if summary.errors:
         console.print(f"[red]{len(summary.errors)} film(s) failed:[/]", highlight=False)
         for error in summary.errors:
-            console.print(f"  {error}", highlight=False)
+            console.print(f"  {shown(error)}", highlight=False)
 
 
 def print_scan_summary(library: Library, seconds: float, output: Path | None) -> None:
@@ -112,12 +123,12 @@ def print_scan_summary(library: Library, seconds: float, output: Path | None) ->
         highlight=False,
     )
     for line in library.left_out():
-        console.print(f"[dim]left out:[/] {line}", highlight=False)
+        console.print(f"[dim]left out:[/] {shown(line)}", highlight=False)
     for problem in library.problems:
-        console.print(f"[yellow]warning:[/] {problem}", highlight=False)
+        console.print(f"[yellow]warning:[/] {shown(problem)}", highlight=False)
     if output is not None:
         console.print(
-            f"library CSV → {output}; check or edit it, then: whodirected extract {output} FRAMES",
+            f"library CSV → {shown(output)}; check or edit it, then: whodirected extract {shown(output)} FRAMES",
             highlight=False,
         )
 
@@ -156,7 +167,7 @@ class EmbedProgress:
 
 def print_embed_summary(summary: EmbedSummary, dim: int) -> None:
     for line in summary.corrupt + summary.skipped:
-        console.print(f"[yellow]skipped:[/] {line}", highlight=False)
+        console.print(f"[yellow]skipped:[/] {shown(line)}", highlight=False)
     for name, computed in summary.computed.items():
         console.print(
             f"{name}: {computed} computed, {summary.cached.get(name, 0)} from cache", highlight=False
@@ -177,7 +188,7 @@ def print_evaluation(report: dict, out) -> None:
     from whodirected.reports.evaluation import chance_lines, headline, open_set_lines
 
     for warning in report.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {shown(warning)}", highlight=False)
     protocol, held = headline(report)
     shuffled, gap = report.get("random_split"), report.get("leakage_gap")
     table = Table(
@@ -200,7 +211,7 @@ def print_evaluation(report: dict, out) -> None:
     if report.get("film_grouped") is None:
         console.print("film-grouped director accuracy: [bold]not measurable[/]", highlight=False)
     for line in chance_lines(report) + open_set_lines(report):
-        console.print(line, highlight=False)
+        console.print(shown(line), highlight=False)
     chance = report["chance"]
     console.print(
         f"chance: majority {chance['majority']:.3f}, uniform {chance['uniform']:.3f}; "
@@ -214,7 +225,9 @@ def print_open_set(open_set: OpenSet | None) -> None:
     if open_set is None:
         return
     if open_set.note:
-        console.print(f"[yellow]unknown director: not calibrated[/] — {open_set.note}", highlight=False)
+        console.print(
+            f"[yellow]unknown director: not calibrated[/] — {shown(open_set.note)}", highlight=False
+        )
         return
     console.print(
         f"unknown director below probability {open_set.threshold:.2f} or familiarity {open_set.familiarity:.2f}, "
@@ -245,7 +258,7 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
     """A prediction as a person reads it, on standard output: verdict, ranked directors with
     bars, evidence, style."""
     p = prediction
-    head = f"[bold]{p.source}[/]"
+    head = f"[bold]{shown(p.source)}[/]"
     if p.frames:
         head += f"  ({len(p.frames)} frames, {p.aggregate} of probabilities)"
     if p.refusal is not None:
@@ -258,15 +271,17 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
             if p.confidence < p.min_confidence
             else f"but unlike every director's usual look (familiarity {p.familiarity:.2f} < {p.min_familiarity:.2f})"
         )
-        verdict = f"[bold yellow]unknown director[/] — best guess {p.ranking[0].director} at {p.confidence:.1%}, {why}"
+        verdict = f"[bold yellow]unknown director[/] — best guess {shown(p.ranking[0].director)} at {p.confidence:.1%}, {why}"
     else:
-        verdict = f"[bold green]{p.ranking[0].director}[/] ({p.confidence:.1%})"
+        verdict = f"[bold green]{shown(p.ranking[0].director)}[/] ({p.confidence:.1%})"
     out.print(f"{head} → {verdict}", highlight=False)
     table = Table(show_header=True, box=None, padding=(0, 1))
     for column in ("#", "director", "probability", ""):
         table.add_column(column, justify="right" if column in ("#", "probability") else "left")
     for rank, r in enumerate(p.ranking[:top_k], start=1):
-        table.add_row(str(rank), r.director, f"{r.probability:.1%}", "█" * max(1, round(r.probability * 30)))
+        table.add_row(
+            str(rank), shown(r.director), f"{r.probability:.1%}", "█" * max(1, round(r.probability * 30))
+        )
     out.print(table)
     if p.claim:
         nearest = (
@@ -274,23 +289,24 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
             if p.film is not None
             else ""
         )
-        out.print(f"  film: {escape(p.claim)}{escape(nearest)}", highlight=False)
+        out.print(f"  film: {shown(p.claim)}{shown(nearest)}", highlight=False)
     for e in p.evidence:
         part = f" · {e.part}" if e.part else ""
         out.print(
-            f"  evidence: {e.similarity:.2f}  {e.director} · {e.film}{part} · {_timecode(e.timestamp)}",
+            f"  evidence: {e.similarity:.2f}  {shown(e.director)} · {shown(e.film)}{shown(part)} · {_timecode(e.timestamp)}",
             highlight=False,
         )
     if p.style is not None:
-        out.print(f"  style: {p.style.summary}", highlight=False)
+        out.print(f"  style: {shown(p.style.summary)}", highlight=False)
     if p.shot is not None:
-        out.print(f"  shot: {p.shot}", highlight=False)
+        out.print(f"  shot: {shown(p.shot)}", highlight=False)
     for match in p.face_matches:
-        out.print(f"  face: {match.summary} (distance {match.distance:.2f})", highlight=False)
+        out.print(f"  face: {shown(match.summary)} (distance {match.distance:.2f})", highlight=False)
     if per_frame:
         for frame in p.frames:
             top = frame.ranking[0]
             out.print(
-                f"    {Path(frame.source).name}: {frame.verdict} ({top.probability:.1%})", highlight=False
+                f"    {shown(Path(frame.source).name)}: {shown(frame.verdict)} ({top.probability:.1%})",
+                highlight=False,
             )
     out.print()

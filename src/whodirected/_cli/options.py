@@ -85,9 +85,9 @@ ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model folder f
 
 def err(message: str) -> None:
     """Print one readable error line to stderr."""
-    from whodirected._cli.console import console
+    from whodirected._cli.console import console, shown
 
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -116,10 +116,10 @@ def settings(config: Path | None, section: str, **flags: Any) -> Any:
 
 
 def warn(lines: list[str]) -> None:
-    from whodirected._cli.console import console
+    from whodirected._cli.console import console, shown
 
     for line in lines:
-        console.print(f"[yellow]warning:[/] {line}", highlight=False)
+        console.print(f"[yellow]warning:[/] {shown(line)}", highlight=False)
 
 
 def load(path: Path):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -46,6 +48,23 @@ def parse_year(value: object) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def read_regular(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. A FIFO, a device (a link to
+    ``/dev/zero``), a folder or a longer file is refused in one line, having read at most
+    ``limit + 1`` bytes whatever its size claims; opening never blocks."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise MetadataError(f"{path}: not a regular file; not read")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise MetadataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise MetadataError(f"{path}: over the {limit:,}-byte {what} limit; not read")
+    return data
+
+
 def read_nfo(path: str | Path) -> FilmInfo:
     """Title, year and directors from a Kodi/Jellyfin/Emby ``<movie>`` NFO file.
 
@@ -57,15 +76,7 @@ def read_nfo(path: str | Path) -> FilmInfo:
     from defusedxml.ElementTree import ParseError, fromstring
 
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_NFO_BYTES:
-            raise MetadataError(
-                f"{path}: {size:,} bytes, over the {MAX_NFO_BYTES:,}-byte NFO limit; not read"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise MetadataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    data = read_regular(path, MAX_NFO_BYTES, "NFO")
     if b"<" not in data:  # a URL-only NFO
         return FilmInfo()
     try:

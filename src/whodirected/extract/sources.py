@@ -139,10 +139,25 @@ class Library:
         writer.writerow(["path", "director", "film", "year", "label_source", "status"])
         for f in sorted(self.films, key=lambda f: (f.film.casefold(), str(f.path))):
             label = f.label_source if f.directors else ""
-            writer.writerow(
-                [f.path, CO_DIRECTOR_SEPARATOR.join(f.directors), f.film, f.year or "", label, f.status]
-            )
+            row = [f.path, CO_DIRECTOR_SEPARATOR.join(f.directors), f.film, f.year or "", label, f.status]
+            writer.writerow([spreadsheet_safe(cell) for cell in row])
         return out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as a formula
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text: one starting like a formula (``=HYPERLINK(…)``,
+    ``+cmd|…``, ``@SUM(…)``) gets a leading ``'``, as OWASP advises; :func:`from_spreadsheet`
+    takes it off again."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def from_spreadsheet(text: str) -> str:
+    """A cell written by :func:`spreadsheet_safe`, as it was."""
+    return text[1:] if text.startswith("'") and text[1:2] and text[1] in "".join(FORMULA_STARTS) else text
 
 
 def _is_video(entry: os.DirEntry | Path) -> bool:
@@ -208,12 +223,23 @@ class _Walk:
     extras: int = 0
     tv_shows: list[str] = field(default_factory=list)
     listed: dict[str, list[os.DirEntry]] = field(default_factory=dict)  # each folder read once
+    folders: dict[tuple[int, int], str] = field(default_factory=dict)  # (device, inode) -> first path
+    repeated: set[str] = field(default_factory=set)  # folders reached again through a link
 
     def entries(self, folder: Path | str) -> list[os.DirEntry]:
-        """A folder's entries, hidden ones left out, by name; an unreadable folder is one line."""
+        """A folder's entries, hidden ones left out, by name; an unreadable folder is one line,
+        and so is a folder reached again through a link (a loop, or a second way in): it is
+        walked once."""
         key = str(folder)
         if key not in self.listed:
             try:
+                identity = os.stat(folder)
+                first = self.folders.setdefault((identity.st_dev, identity.st_ino), key)
+                if first != key:
+                    self.problems.append(f"{folder}: the same folder as {first} (a link); walked once")
+                    self.listed[key] = []
+                    self.repeated.add(key)
+                    return []
                 with os.scandir(folder) as found:
                     self.listed[key] = sorted(
                         (e for e in found if not e.name.startswith(".")), key=lambda e: e.name
@@ -231,7 +257,7 @@ class _Walk:
                 continue
             path = Path(entry.path)
             children = self.entries(path)
-            if self._tv_show(path, children):
+            if str(path) in self.repeated or self._tv_show(path, children):
                 continue
             if _film_folder(path, children):
                 self._film_folder(path, children)
@@ -353,7 +379,8 @@ def _from_csv(path: Path) -> Library:
             reader = csv.DictReader(handle)
             if not reader.fieldnames or not {"path", "director"} <= set(reader.fieldnames):
                 raise LibraryError(f"{path}: a library CSV needs the columns path,director[,film]")
-            for line, row in enumerate(reader, start=2):
+            for line, cells in enumerate(reader, start=2):
+                row = {k: from_spreadsheet(v) if isinstance(v, str) else v for k, v in cells.items()}
                 video = Path(row["path"] or "")
                 video = video if video.is_absolute() else path.parent / video
                 names = split_names(row.get("director") or "")

@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from whodirected.errors import ModelError
 from whodirected.features.backbones import content_blocks
 from whodirected.features.vectors import block_unit
+from whodirected.models.schema import read_npz
 
 INDEX_NAME = "index.npz"
 FAISS_MIN_FRAMES = 50_000  # below this, NumPy's matrix product is as fast as FAISS
@@ -132,21 +134,59 @@ class FrameIndex:
             )
 
     @classmethod
-    def load(cls, folder: Path) -> FrameIndex | None:
-        """The index of a model folder, or ``None`` for a model saved without one."""
-        if not (folder / INDEX_NAME).is_file():
+    def load(cls, folder: Path, n_classes: int | None = None) -> FrameIndex | None:
+        """The index of a model folder, or ``None`` for a model saved without one; its arrays
+        checked against each other (and the directors against ``n_classes``) before use."""
+        path = folder / INDEX_NAME
+        if not path.is_file():
             return None
-        with np.load(folder / INDEX_NAME, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        arrays = read_npz(path)
+        try:
+            vectors, director, offsets = arrays["vectors"], arrays["director"], arrays["offsets"]
+            n = len(vectors)
+            problems = [
+                (vectors.ndim != 2 or vectors.dtype.kind != "f", "vectors must be a 2-D array of numbers"),
+                (
+                    director.shape != (n,) or director.dtype.kind not in "iu",
+                    "director must be one id per frame",
+                ),
+                (
+                    n_classes is not None and n and not (director.min() >= 0 and director.max() < n_classes),
+                    f"director ids must name one of the model's {n_classes} directors",
+                ),
+                (
+                    any(arrays[k].shape != (n,) for k in ("film", "part", "timestamp", "name")),
+                    "film, part, timestamp and name must have one entry per frame",
+                ),
+                (
+                    offsets.shape != (n + 1,)
+                    or offsets.dtype.kind not in "iu"
+                    or (
+                        n
+                        and (
+                            offsets[0] != 0
+                            or (np.diff(offsets) < 0).any()
+                            or offsets[-1] > len(arrays["thumbs"])
+                        )
+                    ),
+                    "offsets must run from 0 up through the thumbnails",
+                ),
+                (not np.isfinite(arrays["film_threshold"]).all(), "film_threshold must be a finite number"),
+            ]
+        except KeyError as exc:
+            raise ModelError(f"{path}: {exc.args[0]} is missing") from None
+        for wrong, what in problems:
+            if wrong:
+                raise ModelError(f"{path}: {what}")
         return cls(
-            arrays["vectors"].astype(np.float32),
-            arrays["director"],
+            vectors.astype(np.float32),
+            director,
             arrays["film"],
             arrays["part"],
             arrays["timestamp"],
             arrays["name"],
             arrays["thumbs"],
-            arrays["offsets"],
+            offsets,
             float(arrays["film_threshold"]),
             arrays["faces"].astype(np.float32) if "faces" in arrays else None,
         )

@@ -26,6 +26,7 @@ from whodirected.models.heads import Head, Scaler
 from whodirected.models.index import FrameIndex, index_vectors
 from whodirected.models.prediction import predict_images
 from whodirected.models.readout import StyleProfiles
+from whodirected.models.schema import check_arrays, check_info, read_json, read_npz
 
 FORMAT = "whodirected-model"
 FORMAT_VERSION = 3
@@ -175,7 +176,7 @@ class Model:
                 f"{path}: not a whodirected model (no model.json); train one with `whodirected train`"
             )
         try:
-            info = json.loads((path / "model.json").read_text(encoding="utf-8"))
+            info = read_json(path / "model.json")
             if info.get("format") != FORMAT:
                 raise ModelError(f"{path}: model.json is not a whodirected model")
             version = info.get("format_version")
@@ -185,38 +186,30 @@ class Model:
                     f"{path}: model format {version} is {'newer' if newer else 'older'} than this whodirected "
                     f"reads ({FORMAT_VERSION}); {'upgrade whodirected' if newer else 'retrain the model'}"
                 )
-            with np.load(path / "model.npz", allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-            layers = int(info["layers"])
+            check_info(path / "model.json", info)
+            blocks = [(name, size) for name, size in info["blocks"]]
+            width = sum(size for _, size in blocks)
+            layers = info["layers"]
+            arrays = read_npz(path / "model.npz")
+            check_arrays(path / "model.npz", arrays, layers, len(info["classes"]), width)
             head = Head(
                 [arrays[f"layer{i}_weight"] for i in range(layers)],
                 [arrays[f"layer{i}_bias"] for i in range(layers)],
                 info.get("history", {}),
-                [
-                    int(v) if isinstance(v, int) else (str(v[0]), int(v[1]))
-                    for v in info.get("head_unit_blocks", [])
-                ],
+                [v if isinstance(v, int) else (v[0], v[1]) for v in info.get("head_unit_blocks", [])],
             )
             scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
             profiles = StyleProfiles.from_arrays(arrays)
-            index = FrameIndex.load(path)
+            index = FrameIndex.load(path, len(info["classes"]))
             open_set = OpenSet(**info["open_set"]) if info.get("open_set") else None
-            if (
-                head.weights[-1].shape[1] != len(info["classes"])
-                or scaler.mean.shape[0] != head.weights[0].shape[0]
-                or scaler.mean.shape[0] != sum(int(size) for _, size in info["blocks"])
-                or arrays.get("centroids", scaler.mean[None]).shape[1:] != scaler.mean.shape
-            ):
-                raise ModelError(f"{path}: arrays do not match the classes and features in model.json")
-            blocks = [(str(n), int(d)) for n, d in info["blocks"]]
             if index is not None and index.vectors.shape[1] not in (
                 len(content_blocks(blocks)[1]),
-                scaler.mean.shape[0],  # saved before the index kept to content blocks
+                width,  # saved before the index kept to content blocks
             ):
                 raise ModelError(f"{path}: index.npz does not match the model's features")
         except ModelError:
             raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
         meta = {k: v for k, v in info.items() if k not in STRUCTURE and k != "open_set"}
         return cls(

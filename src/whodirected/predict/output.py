@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from whodirected import _atomic as atomic
+from whodirected.extract.sources import spreadsheet_safe
 from whodirected.models.model import Model
 from whodirected.models.prediction import Prediction
 
@@ -61,10 +62,11 @@ def save_results(report: PredictionReport, path: Path, top_k: int | None = None)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*CSV_COLUMNS, *rank_columns])
+    cells = []
     for prediction in report.predictions:
         for frame in [prediction, *prediction.frames]:
             film = frame.film
-            writer.writerow(
+            cells.append(
                 [
                     prediction.source,
                     "" if frame is prediction else frame.source,
@@ -77,5 +79,6 @@ def save_results(report: PredictionReport, path: Path, top_k: int | None = None)
                     *[v for r in frame.ranking[:top_k] for v in (r.director, f"{r.probability:.6f}")],
                 ]
             )
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in cells)
     atomic.write_text(path, out.getvalue())
     return path

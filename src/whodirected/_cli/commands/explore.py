@@ -38,7 +38,7 @@ def explore(
 ) -> None:
     """Write a one-file HTML report: counts, imbalance warnings, contact sheets, style, shot
     scales, a map."""
-    from whodirected._cli.console import EmbedProgress, console
+    from whodirected._cli.console import EmbedProgress, console, shown
     from whodirected.errors import WhodirectedError
     from whodirected.reports.explore import explore as write
 
@@ -50,4 +50,4 @@ def explore(
     except WhodirectedError as exc:
         fail(str(exc), 2)
     warn(warnings[len(data.warnings) :])
-    console.print(f"report → {path}", highlight=False)
+    console.print(f"report → {shown(path)}", highlight=False)

@@ -69,7 +69,7 @@ def predict(
         clip_frames=clip_frames,
         trim_borders=trim,
     )
-    from whodirected._cli.console import console, print_prediction
+    from whodirected._cli.console import console, print_prediction, shown
     from whodirected.errors import WhodirectedError
     from whodirected.models.model import Model
     from whodirected.predict.batch import predict_paths
@@ -97,7 +97,7 @@ def predict(
             save_results(report, save, chosen.top_k)
         except (OSError, ValueError) as exc:
             fail(f"cannot save the results ({exc}) (--save)", 2)
-        console.print(f"results → {save}", highlight=False)
+        console.print(f"results → {shown(save)}", highlight=False)
     for error in report.errors:
         err(error)
     if report.errors:

@@ -43,7 +43,7 @@ def train(
 ) -> None:
     """Fit a classifier head on cached features, calibrate "unknown director", save the model (no pickle)."""
     from whodirected._atomic import exclusive
-    from whodirected._cli.console import EmbedProgress, console, print_open_set
+    from whodirected._cli.console import EmbedProgress, console, print_open_set, shown
     from whodirected.errors import WhodirectedError
     from whodirected.models.labelled import dataset_warnings
     from whodirected.models.train import train as fit_model
@@ -74,9 +74,9 @@ def train(
 
         training_figure(model.head.history, plot, chosen.head)
     console.print(
-        f"model → {path}  ({len(model.classes)} directors, {len(labelled.y)} frames, head {chosen.head}, "
+        f"model → {shown(path)}  ({len(model.classes)} directors, {len(labelled.y)} frames, head {chosen.head}, "
         f"backbone {model.backbone})",
         highlight=False,
     )
     print_open_set(model.open_set)
-    console.print(f"films never seen: {model.never_seen}", highlight=False)
+    console.print(f"films never seen: {shown(model.never_seen)}", highlight=False)
