@@ -298,3 +298,56 @@ def test_page_in_a_real_browser(server: str, demo_frames: Path) -> None:
             phone.screenshot(path=str(ARTIFACTS / "serve-page-phone.png"), full_page=True)
         finally:
             browser.close()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The process's largest resident memory so far (Linux's VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/PID/status VmHWM on this system")
+
+
+def test_refusals_close_the_connection_and_huge_pictures_stay_bounded(
+    server_process: tuple[str, int], demo_model: Path
+) -> None:
+    server, pid = server_process
+    assert httpx.head(f"{server}/").status_code == 200
+    tiny = {"file": ("a.png", png(Image.new("RGB", (64, 48), (90, 120, 200))), "image/png")}
+    forged = httpx.post(f"{server}/api/predict", files=tiny, headers={"Origin": "null"})
+    assert forged.status_code == 403 and forged.headers["connection"] == "close"
+    with socket.create_connection(("127.0.0.1", int(server.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            b"Content-Length: 1000000000000\r\n\r\n" + b"x" * 65536
+        )
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 413") and b"connection: close" in answer.lower()
+        sent = 0
+        try:  # the server reads no more: the connection is closed, or the writes stall
+            while sent < 64 << 20:
+                sock.sendall(b"x" * 65536)
+                sent += 65536
+        except OSError:
+            pass
+        assert sent < 64 << 20, "the server kept reading after its 413"
+
+    # 59-megapixel grey pictures (a few kilobytes each as PNG), decoded a few at a time
+    big = png(Image.new("L", (7700, 7650), 128))
+    assert len(big) < 1_000_000
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(
+            pool.map(
+                lambda _: httpx.post(
+                    f"{server}/api/predict", files={"file": ("big.png", big, "image/png")}, timeout=120
+                ),
+                range(6),
+            )
+        )
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    assert _peak_rss_mb(pid) < 1536  # the issue's bound: 8 at once once peaked at 5.1 GB
+
+
+def test_the_api_schema_is_served_only_with_docs(demo_model: Path) -> None:
+    with serving(demo_model) as (url, _):
+        assert httpx.get(f"{url}/openapi.json").status_code == 404

@@ -184,6 +184,7 @@ class ServeConfig:
     body_timeout: float = 10.0  # seconds an upload may stall before 408
     allowed_hosts: tuple[str, ...] = ()  # Host names accepted beside this computer's own (sharing on a LAN)
     max_batch: int = 16  # requests that arrive together go through the model as one batch of at most this
+    max_decodes: int = 2  # uploads decoded at once (a 60-megapixel one takes ~180 MB while decoding)
     docs: bool = False  # serve the API docs at /docs (from this machine, never a CDN)
 
 

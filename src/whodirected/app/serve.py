@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from whodirected import __version__
 from whodirected.config import PredictConfig, ServeConfig
 from whodirected.errors import ImageError, ImageTooLarge
-from whodirected.features.images import open_image, trim_borders
+from whodirected.features.images import WORK_SIDE, open_image, trim_borders, work_copy
 from whodirected.models.model import Model
 from whodirected.models.prediction import Prediction
 from whodirected.predict.output import PredictionReport
@@ -49,8 +49,12 @@ FAVICON = (
 )
 
 
+CLOSING = {403, 408, 413, 421}  # refusals after which the connection is closed: nothing more is read
+
+
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    headers = {"Connection": "close"} if status in CLOSING else None
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def model_summary(model: Model) -> dict:
@@ -131,7 +135,7 @@ class Guard:
         if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             origin = headers.get("origin")
             if headers.get("sec-fetch-site") == "cross-site" or (
-                origin and origin != "null" and urlsplit(origin).netloc.lower() != host.lower()
+                origin and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower())
             ):
                 return 403, "requests from other web sites are refused; use the page this server serves"
         length = headers.get("content-length", "")
@@ -191,7 +195,7 @@ def _app(config: ServeConfig) -> FastAPI:
         from fastapi_offline import FastAPIOffline
 
         return FastAPIOffline(redoc_url=None, favicon_url="/favicon.svg", **common)
-    return FastAPI(docs_url=None, redoc_url=None, **common)
+    return FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **common)
 
 
 def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI:
@@ -206,6 +210,7 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
     page = resources.files("whodirected.app").joinpath("web/index.html").read_text(encoding="utf-8")
     app = _app(config)
     app.add_middleware(Guard, config=config)
+    decoding = asyncio.Semaphore(config.max_decodes)  # each may hold a 60-megapixel picture at full size
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -228,7 +233,7 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         return _error(500, "the server failed on this request; its log says why")
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     async def index() -> str:
         return page
 
@@ -267,8 +272,9 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
         name = file.filename or "upload"
         if not data:
             return _error(400, f"{name}: empty upload")
-        try:  # decoded in a worker thread: a bad upload never waits behind predictions
-            picture = await asyncio.to_thread(_decode, data, name, config.max_pixels)
+        try:  # decoded in a worker thread, a few at once: a bad upload never waits behind predictions
+            async with decoding:
+                picture = await asyncio.to_thread(_decode, data, name, config.max_pixels)
         except ImageTooLarge as exc:
             return _error(413, str(exc))
         except ImageError as exc:
@@ -281,4 +287,5 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
 
 
 def _decode(data: bytes, name: str, max_pixels: int):
-    return trim_borders(open_image(data, max_pixels, name=name))
+    """The upload as the picture that waits for the model: small (:func:`work_copy`)."""
+    return work_copy(trim_borders(open_image(data, max_pixels, name=name, work_side=WORK_SIDE)))

@@ -155,7 +155,7 @@ def read_npz(path: Path, limit: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
     except ModelError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
-        raise ModelError(f"{path}: corrupt arrays ({type(exc).__name__}: {exc})") from None
+        raise ModelError(f"{path}: corrupt model ({type(exc).__name__}: {exc})") from None
 
 
 def check_arrays(path: Path, arrays: dict[str, np.ndarray], layers: int, n_classes: int, width: int) -> None:
