@@ -3,6 +3,7 @@ each with real `extract` processes on real video files."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -138,3 +139,56 @@ def test_a_full_disk_stops_with_one_line_and_a_rerun_completes(
                            capture_output=True, text=True)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
     assert read_manifest(moved).source.nunique() == 4
+
+
+def _embed(frames: Path, store: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "whodirected", "embed", str(frames), "-o", str(store), *options]
+
+
+def test_embed_on_a_full_disk_is_one_line_and_resumes(fresh: Path, small_disk: Path, tmp_path: Path) -> None:
+    store = small_disk / "features"
+    free = os.statvfs(small_disk)
+    filler = small_disk / "filler"  # leave room for a few frames' 1280 floats, not for all
+    filler.write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 24_000))
+    result = subprocess.run(_embed(fresh, store, "--backbone", "efficientnet-lite0", "--batch-size", "8"),
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "the disk is full" in result.stderr and "run the same command again" in result.stderr
+    assert "Traceback" not in result.stdout
+    moved = Path(shutil.copytree(store, tmp_path / "features"))  # carry on on a bigger disk
+    again = subprocess.run(
+        _embed(fresh, moved, "--backbone", "efficientnet-lite0"), capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+
+
+def test_ctrl_c_and_sigterm_stop_embed_and_train_with_one_line(fresh: Path, tmp_path: Path) -> None:
+    store = tmp_path / "features"
+    run = subprocess.Popen(
+        _embed(fresh, store, "--backbone", "efficientnet-lite2", "--batch-size", "1"),
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    wait_for(lambda: len(list(store.glob("efficientnet-lite2-*/shard-*.npz"))) >= 1 or run.poll() is not None)
+    run.send_signal(signal.SIGINT)
+    stderr = run.communicate(timeout=60)[1]
+    if run.returncode == 0:
+        pytest.skip("embed finished before Ctrl-C reached it")
+    assert run.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "stopped: the features computed so far are cached" in stderr
+
+    train = subprocess.Popen(
+        [sys.executable, "-m", "whodirected", "train", str(fresh), "-o", str(tmp_path / "model"),
+         "--features", str(store)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for(
+        lambda: len(list(store.glob("efficientnet-lite2-*/shard-*.npz"))) >= 2 or train.poll() is not None
+    )
+    train.terminate()
+    stderr = train.communicate(timeout=60)[1]
+    if train.returncode == 0:
+        pytest.skip("train finished before SIGTERM reached it")
+    assert train.returncode == 143 and "Traceback" not in stderr, stderr
+    assert "no model written" in stderr and not (tmp_path / "model").exists()

@@ -3,6 +3,10 @@ reading settings, one-line errors with flag hints, and the dataset and feature h
 
 from __future__ import annotations
 
+import errno
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -94,6 +98,32 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One error line, then exit with ``code`` (2: the command cannot run at all)."""
     err(message)
     raise typer.Exit(code)
+
+
+@contextmanager
+def stoppable(what: str) -> Iterator[None]:
+    """A long command's work: Ctrl-C and SIGTERM stop it with one line and exit 130 or 143, a
+    full disk with one line and exit 1. What was finished stays (every write is atomic), so the
+    same command carries on where it stopped; ``what`` says what is kept."""
+    signals: list[int] = []
+
+    def terminate(signum: int, frame: object) -> None:  # SIGTERM stops the run like Ctrl-C does
+        signals.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        err(f"stopped: {what}; run the same command again to carry on")
+        raise typer.Exit(143 if signals else 130) from None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"stopped: {where}the disk is full; {what}; run the same command again once there is room")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def hint(message: str) -> str:

@@ -18,6 +18,7 @@ from whodirected._cli.options import (
     load,
     runner,
     settings,
+    stoppable,
 )
 from whodirected.config import EmbedConfig as D
 
@@ -56,10 +57,14 @@ def embed(
     data = load(dataset)
     work = runner(runner_name, address, actors=chosen.ray_actors)
     try:
-        with EmbedProgress() as progress:
+        with stoppable("the features computed so far are cached"), EmbedProgress() as progress:
             features = embed_features(data, chosen, output, progress.update, runner=work)
     except WhodirectedError as exc:
         fail(str(exc), 2)
+    except OSError as exc:
+        fail(
+            f"{exc.filename or output or 'the feature store'}: cannot write the features ({exc.strerror or exc})"
+        )
     print_embed_summary(features.summary, features.matrix.shape[1])
     if features.summary.skipped:
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from whodirected._cli.options import (
     fail,
     load,
     settings,
+    stoppable,
     warn,
 )
 from whodirected.config import TrainConfig as D
@@ -61,7 +62,11 @@ def train(
     )
     data = load(dataset)
     try:
-        with exclusive(output.parent, "train", f".{output.name}.lock"), EmbedProgress() as progress:
+        with (
+            stoppable(f"no model written to {output}; the features computed so far are cached"),
+            exclusive(output.parent, "train", f".{output.name}.lock"),
+            EmbedProgress() as progress,
+        ):
             model, labelled = fit_model(data, embed_settings, chosen, features, progress.update)
             path = model.save(output)
     except WhodirectedError as exc:
