@@ -106,7 +106,7 @@ class Model:
             return str(figure["note"])
         try:
             return (
-                f"on films it has never seen, this model named the director of {float(figure['top1']):.0%} of "
+                f"films never seen: this model named the director of {float(figure['top1']):.0%} of their "
                 f"frames (chance {float(figure['chance']):.0%}): "
                 + ("above chance" if figure.get("above_chance") else "not distinguishable from chance")
                 + (f", p = {float(figure['p']):.2f}" if figure.get("p") is not None else "")

@@ -84,4 +84,4 @@ def train(
         highlight=False,
     )
     print_open_set(model.open_set)
-    console.print(f"films never seen: {shown(model.never_seen)}", highlight=False)
+    console.print(shown(model.never_seen), highlight=False)
