@@ -26,11 +26,10 @@ import csv
 import hashlib
 import io
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from whodirected.config import VIDEO_EXTENSIONS, LibraryConfig
+from whodirected.config import LibraryConfig
 from whodirected.errors import LibraryError
 from whodirected.extract.metadata import (
     CO_DIRECTOR_SEPARATOR,
@@ -43,23 +42,18 @@ from whodirected.extract.metadata import (
     split_names,
     title_key,
 )
+from whodirected.extract.naming import (
+    PART,
+    film_name,
+    is_extra,
+    is_film_folder,
+    is_tv_show,
+    is_video,
+    title_and_year,
+)
 
 _HASH_CHUNK = 1 << 20  # bytes read at each of the sampled places of a large file
 _FULL_HASH_LIMIT = 64 << 20  # files up to this size are hashed whole
-
-TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*\((?P<year>(?:1[89]|2[01])\d\d)\)")  # "Title (1999) ..."
-PART = re.compile(r"(?:^|[\s._-])(?:cd|dvd|part|pt|disc|disk)[\s._-]*\d{1,2}$", re.IGNORECASE)
-EXTRA_FOLDERS = {
-    "behind the scenes", "deleted scenes", "featurettes", "interviews", "scenes", "shorts",
-    "trailers", "other", "extras", "specials", "samples", "sample", "bonus", "clips",
-}  # fmt: skip
-EXTRA_SUFFIX = re.compile(
-    r"[-._ ](trailer|sample|behindthescenes|deleted|deletedscene|featurette|interview|scene|short|"
-    r"clip|other|extra)\d*$",
-    re.IGNORECASE,
-)
-EPISODE = re.compile(r"[Ss]\d{1,2}[ ._-]?[Ee]\d{1,3}|\b\d{1,2}x\d{2}\b")
-SEASON = re.compile(r"^(season[ ._-]*\d+|specials)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -160,31 +154,6 @@ def from_spreadsheet(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:2] and text[1] in "".join(FORMULA_STARTS) else text
 
 
-def _is_video(entry: os.DirEntry | Path) -> bool:
-    name = entry.name
-    return (
-        not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS and entry.is_file()
-    )
-
-
-def film_name(stem: str) -> str:
-    """A file's film: its name without a part marker (``Heat (1995) - part1`` -> ``Heat (1995)``)."""
-    return PART.sub("", stem).rstrip(" ._-") or stem
-
-
-def is_extra(name: str) -> bool:
-    """Whether a file or folder name is an extra: ``trailers/``, ``Heat-trailer.mkv``, ``sample.mkv``."""
-    stem = os.path.splitext(name)[0] if "." in name[-6:] else name
-    lowered = stem.casefold()
-    return lowered in EXTRA_FOLDERS or lowered in ("trailer", "sample") or bool(EXTRA_SUFFIX.search(stem))
-
-
-def title_and_year(name: str) -> tuple[str, int | None]:
-    """``("Heat", 1995)`` from ``"Heat (1995) [imdbid-tt0113277]"``; the name itself otherwise."""
-    found = TITLE_YEAR.match(name)
-    return (found.group("title").strip(), int(found.group("year"))) if found else (name.strip(), None)
-
-
 def scan(src: str | Path, config: LibraryConfig | None = None) -> Library:
     """The films of the library at ``src`` and who directed each: what ``extract`` would do."""
     config = (config or LibraryConfig()).validate()
@@ -259,20 +228,15 @@ class _Walk:
             children = self.entries(path)
             if str(path) in self.repeated or self._tv_show(path, children):
                 continue
-            if _film_folder(path, children):
+            if is_film_folder(path, children):
                 self._film_folder(path, children)
-            elif any(_film_folder(Path(c.path), self.entries(c.path)) for c in children if c.is_dir()):
+            elif any(is_film_folder(Path(c.path), self.entries(c.path)) for c in children if c.is_dir()):
                 self.root(path)  # a collection of film folders ("Movies/"): walked the same way
             else:
                 self._director_folder(path, children)
 
     def _tv_show(self, path: Path, children: list[os.DirEntry]) -> bool:
-        names = {c.name.casefold() for c in children}
-        if (
-            "tvshow.nfo" in names
-            or any(SEASON.match(c.name) for c in children if c.is_dir())
-            or (sum(1 for c in children if _is_video(c) and EPISODE.search(c.name)) >= 2)
-        ):
+        if is_tv_show(children):
             self.tv_shows.append(str(path))
             return True
         return False
@@ -289,12 +253,12 @@ class _Walk:
         found = 0
         label = FilmInfo(directors=(folder.name,))
         for entry in children:
-            if _is_video(entry):
+            if is_video(entry):
                 self._add(Path(entry.path), film_name(os.path.splitext(entry.name)[0]), label, "folder")
                 found += 1
             elif entry.is_dir():
                 for part in self.entries(entry.path):
-                    if _is_video(part):
+                    if is_video(part):
                         self._add(Path(part.path), entry.name, label, "folder")
                         found += 1
         if not found:
@@ -304,7 +268,7 @@ class _Walk:
         """``Title (Year).mkv`` and ``Title (Year) - part1.mkv`` straight in a library folder."""
         groups: dict[str, list[Path]] = {}
         for entry in entries:
-            if _is_video(entry) and self._keep(entry.name):
+            if is_video(entry) and self._keep(entry.name):
                 groups.setdefault(film_name(os.path.splitext(entry.name)[0]), []).append(Path(entry.path))
         for name, files in groups.items():
             nfos = [f.with_suffix(".nfo") for f in files]
@@ -313,11 +277,11 @@ class _Walk:
     def _film_folder(self, folder: Path, children: list[os.DirEntry]) -> None:
         files: list[Path] = []
         for entry in children:
-            if _is_video(entry) and self._keep(entry.name):
+            if is_video(entry) and self._keep(entry.name):
                 files.append(Path(entry.path))
             # a part's folder (CD1/, Disc 2/) or an extras folder (trailers/)
             elif entry.is_dir() and (PART.search(f" {entry.name}") or is_extra(entry.name)):
-                videos = [Path(p.path) for p in self.entries(entry.path) if _is_video(p)]
+                videos = [Path(p.path) for p in self.entries(entry.path) if is_video(p)]
                 if self.keep_extras or not is_extra(entry.name):
                     files += videos
                 else:
@@ -359,16 +323,6 @@ class _Walk:
 
     def _add(self, path: Path, film: str, info: FilmInfo, source: str) -> None:
         self.films.append(FilmSource(info.directors, film, path, source, info.year, info.title or ""))
-
-
-def _film_folder(folder: Path, children: list[os.DirEntry]) -> bool:
-    """A media centre's film folder: an NFO beside a video, or a ``Title (Year)`` name."""
-    has_video = any(_is_video(c) for c in children)
-    if "movie.nfo" in {c.name for c in children}:
-        return True
-    if has_video and any(c.name.endswith(".nfo") for c in children):
-        return True
-    return has_video and TITLE_YEAR.match(folder.name) is not None
 
 
 def _from_csv(path: Path) -> Library:
