@@ -67,7 +67,7 @@ def server_process(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -
     """``whodirected serve --docs`` with a 1 MB upload cap and a 2-second body timeout; yields
     its URL and PID."""
     config = tmp_path_factory.mktemp("serve") / "serve.toml"
-    config.write_text(f"[serve]\nbody_timeout = {BODY_TIMEOUT}\n")
+    config.write_text(f"[serve]\nbody_timeout = {BODY_TIMEOUT}\nheader_timeout = {BODY_TIMEOUT}\n")
     with serving(demo_model, "--max-upload-mb", "1", "--docs", "--config", str(config)) as (url, process):
         yield url, process.pid
 
@@ -351,3 +351,22 @@ def test_refusals_close_the_connection_and_huge_pictures_stay_bounded(
 def test_the_api_schema_is_served_only_with_docs(demo_model: Path) -> None:
     with serving(demo_model) as (url, _):
         assert httpx.get(f"{url}/openapi.json").status_code == 404
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off(server: str) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=BODY_TIMEOUT * 4) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        closed = False
+        while time.monotonic() - start < BODY_TIMEOUT * 4 and not closed:
+            try:
+                sock.sendall(b"X")  # a header that never ends
+                sock.settimeout(0.5)
+                closed = sock.recv(1024) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+    assert closed and time.monotonic() - start < BODY_TIMEOUT * 3
+    assert httpx.get(f"{server}/healthz").status_code == 200  # whole requests are still answered

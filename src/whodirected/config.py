@@ -182,6 +182,7 @@ class ServeConfig:
     max_upload_bytes: int = 20_000_000  # larger uploads get 413
     max_pixels: int = MAX_PIXELS  # larger pictures get 413, refused before decoding (as for `predict`)
     body_timeout: float = 10.0  # seconds an upload may stall before 408
+    header_timeout: float = 10.0  # seconds a connection has to send a request's headers whole
     allowed_hosts: tuple[str, ...] = ()  # Host names accepted beside this computer's own (sharing on a LAN)
     max_batch: int = 16  # requests that arrive together go through the model as one batch of at most this
     max_decodes: int = 2  # uploads decoded at once (a 60-megapixel one takes ~180 MB while decoding)

@@ -147,6 +147,34 @@ class Guard:
         return None
 
 
+def header_deadline(seconds: float) -> type:
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's line and headers: a
+    connection that has not sent them whole within ``seconds`` of opening (or of its previous
+    answer) is closed, so a trickle of one byte every few seconds cannot hold it open. The body
+    has its own deadline (:class:`Guard`)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def _arm(self) -> None:
+            self.loop.call_later(seconds, self._expire, self.conn)
+
+        def _expire(self, conn: Any) -> None:
+            # h11 stays IDLE until a request's headers are whole; a later request re-arms
+            if conn is self.conn and conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline
+
+
 class Batcher:
     """Predictions in one inference thread; requests that arrive while it works wait together
     and go through the model as one batch (at most ``max_batch``)."""

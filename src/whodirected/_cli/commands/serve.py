@@ -51,7 +51,7 @@ def serve(
     try:
         import uvicorn
 
-        from whodirected.app.serve import create_app
+        from whodirected.app.serve import create_app, header_deadline
     except ImportError as exc:
         fail(f"the web page needs the [web] extra: pip install 'whodirected[web]' ({exc})", 2)
     from whodirected._cli.console import console
@@ -77,4 +77,5 @@ def serve(
     console.print(
         f"whodirected page at http://{shown}:{sock.getsockname()[1]}/  (Ctrl+C to stop)", highlight=False
     )
-    uvicorn.Server(uvicorn.Config(web, log_level="warning")).run(sockets=[sock])
+    protocol = header_deadline(chosen.header_timeout)
+    uvicorn.Server(uvicorn.Config(web, log_level="warning", http=protocol)).run(sockets=[sock])
