@@ -134,7 +134,7 @@ def test_json_and_save_schema(model_dir: Path, frames: Dataset, tmp_path: Path) 
     (prediction,) = report["predictions"]
     assert set(prediction) == {
         "source", "verdict", "unknown", "confidence", "min_confidence", "familiarity", "min_familiarity",
-        "ranking", "evidence", "film", "claim", "films_never_seen", "style", "refusal", "reason", "aggregate", "frames",
+        "ranking", "evidence", "film", "claim", "films_never_seen", "explanation", "style", "refusal", "reason", "aggregate", "frames",
         "shot_scale", "shot_scale_share", "face_matches",
     }  # fmt: skip
     assert prediction["shot_scale"] is None and prediction["face_matches"] == []  # no faces block

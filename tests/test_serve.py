@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -276,7 +277,18 @@ def test_page_in_a_real_browser(server: str, demo_frames: Path) -> None:
             assert page.inner_text("#verdict") in (frame.director, "Unknown director")
             assert frame.director in page.inner_text("#bars")
             page.wait_for_function("document.querySelectorAll('#evidence img').length > 0")
+            page.wait_for_selector("#heat:not([hidden])", timeout=30_000)  # then why: the heat map
+            assert page.inner_text("#why-note").startswith("Red: regions that pulled the verdict towards")
             page.screenshot(path=str(ARTIFACTS / "serve-page.png"), full_page=True)
+            page.uncheck("#show-heat")
+            assert page.is_hidden("#heat")
+            page.check("#show-heat")
+            other = page.eval_on_selector_all("#heat-for option", "os => os.map(o => o.value)")[-1]
+            page.select_option("#heat-for", other)  # explain another director
+            page.wait_for_function(
+                f"document.querySelector('#why-note').textContent.includes({json.dumps(other)})"
+                " && document.querySelector('#why-note').textContent.startsWith('Red')"
+            )
             page.set_input_files(
                 "#file", files=[{"name": "x.png", "mimeType": "image/png", "buffer": b"nope"}]
             )
@@ -370,3 +382,16 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off(server: str) -> None:
                 closed = True
     assert closed and time.monotonic() - start < BODY_TIMEOUT * 3
     assert httpx.get(f"{server}/healthz").status_code == 200  # whole requests are still answered
+
+
+def test_the_api_explains_a_director_on_request(server: str, demo_frames: Path) -> None:
+    frame = load_dataset(demo_frames).frames.iloc[0]
+    upload = {"file": ("shot.jpg", Path(frame.path).read_bytes(), "image/jpeg")}
+    plain = httpx.post(f"{server}/api/predict", files=upload).json()["predictions"][0]
+    assert plain["explanation"] is None  # only when asked: it costs a batch of its own
+    last = plain["ranking"][-1]["director"]
+    asked = httpx.post(f"{server}/api/predict", files=upload, data={"explain": last}, timeout=60)
+    explanation = asked.json()["predictions"][0]["explanation"]
+    assert explanation["director"] == last and len(explanation["grid"]) == explanation["rows"]
+    wrong = httpx.post(f"{server}/api/predict", files=upload, data={"explain": "Nobody"})
+    assert wrong.status_code == 400 and "explain" in wrong.json()["error"]

@@ -171,6 +171,7 @@ class PredictConfig:
     min_detail: float = 2.0  # brightness std (0-255) under which a picture is a "blank frame"
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread
     max_bytes: int = 50_000_000  # image files larger than this are refused unread
+    explain: bool = False  # a heat map of where the top director's evidence lies, for every picture
 
 
 @dataclass(frozen=True)

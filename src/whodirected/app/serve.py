@@ -184,11 +184,23 @@ class Batcher:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
         self.queue: asyncio.Queue | None = None
 
-    async def predict(self, picture: Any, name: str) -> Prediction:
+    async def predict(self, picture: Any, name: str, explain_for: str | bool = False) -> Prediction:
+        """The prediction of one picture; ``explain_for`` adds a heat map, computed apart in the
+        same thread (it takes a batch of its own)."""
+        loop = asyncio.get_running_loop()
+        if explain_for:
+            call = partial(
+                self.model.predict_many,
+                [picture],
+                sources=[name],
+                trim_borders=False,
+                explain_for=explain_for,
+            )
+            return (await loop.run_in_executor(self.pool, call))[0]
         if self.queue is None:
             self.queue = asyncio.Queue()
-            asyncio.get_running_loop().create_task(self._work())
-        answer: asyncio.Future = asyncio.get_running_loop().create_future()
+            loop.create_task(self._work())
+        answer: asyncio.Future = loop.create_future()
         await self.queue.put((picture, name, answer))
         return await answer
 
@@ -290,6 +302,9 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
         request: Request,
         file: Annotated[UploadFile, File(description="The screenshot: any image format; one per request")],
         top_k: Annotated[int, Form(ge=1, le=100)] = PredictConfig.top_k,
+        explain: Annotated[
+            str, Form(max_length=500, description="A director to explain (a heat map), or 'top'")
+        ] = "",
     ) -> JSONResponse:
         uploads = (await request.form()).getlist("file")
         if len(uploads) > 1:
@@ -298,6 +313,8 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
         if len(data) > config.max_upload_bytes:
             return _error(413, f"upload is over the {config.max_upload_bytes:,}-byte limit")
         name = file.filename or "upload"
+        if explain and explain != "top" and explain not in model.classes:
+            return _error(400, "explain: not one of the model's directors (see /api/model)")
         if not data:
             return _error(400, f"{name}: empty upload")
         try:  # decoded in a worker thread, a few at once: a bad upload never waits behind predictions
@@ -307,7 +324,7 @@ def create_app(model: Model | str, config: ServeConfig | None = None) -> FastAPI
             return _error(413, str(exc))
         except ImageError as exc:
             return _error(415, str(exc))
-        prediction = await batcher.predict(picture, name)
+        prediction = await batcher.predict(picture, name, True if explain == "top" else explain)
         return JSONResponse(PredictionReport.of(model, [prediction], with_path=False).to_dict(top_k))
 
     app.state.model, app.state.pool = model, batcher.pool

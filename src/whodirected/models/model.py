@@ -20,8 +20,10 @@ import numpy as np
 from whodirected._atomic import atomic_folder
 from whodirected.errors import ModelError
 from whodirected.features.backbones import REGISTRY, content_blocks, create, parts
+from whodirected.features.images import load_picture
 from whodirected.features.vectors import block_unit, familiarity
 from whodirected.models.calibrate import OpenSet
+from whodirected.models.explain import Explanation, explain
 from whodirected.models.heads import Head, Scaler
 from whodirected.models.index import FrameIndex, index_vectors
 from whodirected.models.prediction import predict_images
@@ -64,6 +66,15 @@ class Model:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Director probabilities, ``(n, len(classes))``, for raw (unscaled) features."""
         return self.head.predict_proba(self.scaler.transform(np.atleast_2d(features)))
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """The head's scores before the softmax, ``(n, len(classes))``, for raw features."""
+        return self.head.logits(self.scaler.transform(np.atleast_2d(features)))
+
+    def explain(self, image, director: str | None = None) -> Explanation:
+        """Where in ``image`` (a path, bytes, PIL image or array) the evidence for ``director``
+        (default: the top one) lies: a coarse heat map (:mod:`whodirected.models.explain`)."""
+        return explain(self, load_picture(image), director)
 
     def unit_vectors(self, features: np.ndarray) -> np.ndarray:
         """Raw features as the block-unit vectors that the director means use."""

@@ -22,6 +22,7 @@ from whodirected.config import PredictConfig
 from whodirected.features import faces, style
 from whodirected.features.backbones import block_columns
 from whodirected.features.images import load_picture
+from whodirected.models.explain import Explanation, explain, overlay
 from whodirected.models.index import FilmMatch
 from whodirected.models.readout import StyleReadout, read_out
 
@@ -36,9 +37,12 @@ class Model(Protocol):
     profiles: Any
     min_confidence: float
     min_familiarity: float
+    never_seen: str
 
     def extractors(self) -> list: ...
     def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
+    def logits(self, features: np.ndarray) -> np.ndarray: ...
+    def index_vectors(self, features: np.ndarray) -> np.ndarray: ...
     def unit_vectors(self, features: np.ndarray) -> np.ndarray: ...
     def familiarity(self, vectors: np.ndarray) -> np.ndarray: ...
 
@@ -105,6 +109,8 @@ class Prediction:
     shot_scale_share: float | None = None  # the share of the top director's training frames at that scale
     face_matches: list[FaceMatch] = field(default_factory=list)  # recurring actors, by director
     films_never_seen: str = ""  # the model's measured accuracy on films it never saw, in words
+    explanation: Explanation | None = None  # where the evidence for a director lies (asked for)
+    overlay: Image.Image | None = field(default=None, repr=False)  # the picture with that heat on it
 
     @property
     def confidence(self) -> float:
@@ -165,6 +171,7 @@ class Prediction:
             "film": asdict(self.film) if self.film else None,
             "claim": self.claim,
             "films_never_seen": self.films_never_seen,
+            "explanation": self.explanation.to_dict() if self.explanation else None,
             "style": asdict(self.style) if self.style else None,
             "refusal": self.refusal,
             "reason": self.reason,
@@ -196,8 +203,11 @@ def predict_images(
     trim_borders: bool = PredictConfig.trim_borders,
     min_confidence: float | None = None,
     sources: list[str] | None = None,
+    explain_for: str | bool = False,
 ) -> list[Prediction]:
-    """One :class:`Prediction` per image, from one batched forward pass per backbone block."""
+    """One :class:`Prediction` per image, from one batched forward pass per backbone block;
+    ``explain_for`` (``True``: the top director, or a director's name) adds each judged
+    picture's heat map and overlay (:mod:`whodirected.models.explain`)."""
     if not images:
         return []
     pictures = [load_picture(image, trim_borders) for image in images]
@@ -247,6 +257,10 @@ def predict_images(
             shares = model.meta.get("shot_scales", {}).get(model.classes[order[0]])
             prediction.shot_scale_share = shares[prediction.shot_scale] if shares else None
             prediction.face_matches = _face_matches(model, features[row, face_columns])
+        if explain_for:
+            director = None if explain_for is True else str(explain_for)
+            prediction.explanation = explain(model, judged_pictures[row], director)
+            prediction.overlay = overlay(judged_pictures[row], prediction.explanation)
     return results
 
 

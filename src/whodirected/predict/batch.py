@@ -88,7 +88,12 @@ def predict_items(
     results: list[Prediction] = []
     errors: list[str] = []
     done = 0
-    options = {"evidence": config.evidence, "min_confidence": config.min_confidence, "trim_borders": False}
+    options = {
+        "evidence": config.evidence,
+        "min_confidence": config.min_confidence,
+        "trim_borders": False,
+        "explain_for": config.explain,
+    }
     for item in items:
         predictions: list[Prediction] = []
         try:

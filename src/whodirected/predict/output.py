@@ -82,3 +82,21 @@ def save_results(report: PredictionReport, path: Path, top_k: int | None = None)
     writer.writerows([spreadsheet_safe(cell) for cell in row] for row in cells)
     atomic.write_text(path, out.getvalue())
     return path
+
+
+def save_overlays(report: PredictionReport, folder: str | Path) -> int:
+    """Each explained picture's heat-map overlay as ``folder/<picture>.heat.png`` (a clip's
+    frames as ``<clip>@<seconds>s.heat.png``); how many were written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for prediction in report.predictions:
+        for frame in [prediction, *prediction.frames]:
+            if frame.overlay is None:
+                continue
+            name = "".join(c if c.isalnum() or c in "._-@" else "_" for c in Path(frame.source).name)
+            out = io.BytesIO()
+            frame.overlay.save(out, format="PNG")
+            atomic.write_bytes(folder / f"{name}.heat.png", out.getvalue())
+            written += 1
+    return written

@@ -54,6 +54,13 @@ def predict(
             help=f"Trim uniform borders: player UI, margins (default: {'trim' if D.trim_borders else 'no-trim'}).",
         ),
     ] = None,
+    explain: Annotated[
+        Path | None,
+        typer.Option(
+            "--explain",
+            help="Write a heat map of where the top director's evidence lies, one PNG per picture, into this folder (about 0.5 s a picture on 2 cores).",
+        ),
+    ] = None,
     device: DeviceOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -68,6 +75,7 @@ def predict(
         aggregate=aggregate,
         clip_frames=clip_frames,
         trim_borders=trim,
+        explain=True if explain is not None else None,
     )
     from whodirected._cli.console import console, print_prediction, shown
     from whodirected.errors import WhodirectedError
@@ -92,6 +100,14 @@ def predict(
     else:
         for result in report.predictions:
             print_prediction(result, chosen.top_k, per_frame)
+    if explain is not None:
+        from whodirected.predict.output import save_overlays
+
+        try:
+            written = save_overlays(report, explain)
+        except OSError as exc:
+            fail(f"{explain}: cannot write the heat maps ({exc.strerror or exc}) (--explain)", 2)
+        console.print(f"heat maps → {shown(explain)} ({written} pictures)", highlight=False)
     if save is not None:
         try:
             save_results(report, save, chosen.top_k)
