@@ -176,3 +176,19 @@ def test_predict_with_a_tampered_model_says_so_in_one_line(demo_model: Path, tmp
     broken = run("predict", str(picture), "-m", str(folder))
     assert broken.returncode == 2 and "Traceback" not in broken.stderr
     assert len(broken.stderr.strip().splitlines()) == 1 and "layers must be" in broken.stderr
+
+
+def test_a_name_that_is_not_utf8_stays_valid_text_and_reads_back(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path) + b"/Movies/Caf\xe9 (2001)"  # a Latin-1 name from an older system
+    os.makedirs(folder)
+    with open(folder + b"/Caf\xe9 (2001).mkv", "wb") as handle:
+        handle.write(b"\x00" * 64)
+    result = run("scan", str(tmp_path), "-o", str(tmp_path / "films.csv"), timeout=60)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    text = (tmp_path / "films.csv").read_bytes().decode("utf-8")  # valid UTF-8
+    assert "Caf\\xe9 (2001)" in text and "Caf\\xe9 (2001)" in result.stderr
+    listed = tmp_path / "listed.csv"  # the scanned path, given a director, names the real file
+    path = text.splitlines()[1].split(",")[0]
+    listed.write_text(f"path,director,film\n{path},Someone,Cafe\n", encoding="utf-8")
+    (film,) = scan(listed).films
+    assert film.path.exists() and os.fsencode(film.path).endswith(b"Caf\xe9 (2001).mkv")

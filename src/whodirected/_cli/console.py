@@ -30,9 +30,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def shown(text: object) -> str:
     """Text from the outside world (a folder, an NFO, a model's class names) as the terminal may
-    show it: control characters, escape sequences among them, as ``\\xNN``, and Rich's markup
-    escaped, so a name can neither restyle the terminal nor break the output."""
-    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+    show it: control characters, escape sequences among them, and bytes that are not UTF-8 as
+    ``\\xNN``, and Rich's markup escaped, so a name can neither restyle the terminal nor break
+    the output."""
+    from whodirected.extract.sources import as_text
+
+    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", as_text(text)))
 
 
 console = Console(stderr=True, soft_wrap=True)  # progress and diagnostics; one line per message

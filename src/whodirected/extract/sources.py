@@ -26,6 +26,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -134,7 +135,7 @@ class Library:
         for f in sorted(self.films, key=lambda f: (f.film.casefold(), str(f.path))):
             label = f.label_source if f.directors else ""
             row = [f.path, CO_DIRECTOR_SEPARATOR.join(f.directors), f.film, f.year or "", label, f.status]
-            writer.writerow([spreadsheet_safe(cell) for cell in row])
+            writer.writerow([spreadsheet_safe(as_text(cell)) for cell in row])
         return out.getvalue()
 
 
@@ -152,6 +153,30 @@ def spreadsheet_safe(value: object) -> str:
 def from_spreadsheet(text: str) -> str:
     """A cell written by :func:`spreadsheet_safe`, as it was."""
     return text[1:] if text.startswith("'") and text[1:2] and text[1] in "".join(FORMULA_STARTS) else text
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
+
+
+def as_text(name: object) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 (a name from an older system,
+    which Python keeps as surrogates) written ``\\xe9``; :func:`as_path` reads it back."""
+    text = str(name)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte made
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def as_path(text: str) -> Path:
+    """The file a CSV cell names: the text itself, or, when no such file exists and the text
+    holds ``\\xNN`` escapes (:func:`as_text`), the name with those bytes put back."""
+    path = Path(text)
+    if "\\x" in text and not path.exists():
+        restored = Path(_ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text))
+        if restored.exists():
+            return restored
+    return path
 
 
 def scan(src: str | Path, config: LibraryConfig | None = None) -> Library:
@@ -335,7 +360,7 @@ def _from_csv(path: Path) -> Library:
                 raise LibraryError(f"{path}: a library CSV needs the columns path,director[,film]")
             for line, cells in enumerate(reader, start=2):
                 row = {k: from_spreadsheet(v) if isinstance(v, str) else v for k, v in cells.items()}
-                video = Path(row["path"] or "")
+                video = as_path(row["path"] or "")
                 video = video if video.is_absolute() else path.parent / video
                 names = split_names(row.get("director") or "")
                 film = (row.get("film") or "").strip() or video.stem
