@@ -344,6 +344,23 @@ def test_refusals_close_the_connection_and_huge_pictures_stay_bounded(
             pass
         assert sent < 64 << 20, "the server kept reading after its 413"
 
+    for preamble in (b"", b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'):
+        # chunked: no length to refuse up front; a broken form (400) or one past the cap (413)
+        with socket.create_connection(("127.0.0.1", int(server.rsplit(":", 1)[1])), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                b"Content-Type: multipart/form-data; boundary=x\r\n\r\n"
+                + (b"%x\r\n%s\r\n" % (len(preamble), preamble) if preamble else b"")
+            )
+            sent, chunk = 0, b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+            try:
+                while sent < 64 << 20:
+                    sock.sendall(chunk)
+                    sent += 65536
+            except OSError:
+                pass
+            assert sent < 32 << 20, f"the server read {sent:,} bytes of a refused upload"
+
     # 59-megapixel grey pictures (a few kilobytes each as PNG), decoded a few at a time
     big = png(Image.new("L", (7700, 7650), 128))
     assert len(big) < 1_000_000

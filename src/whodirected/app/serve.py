@@ -106,17 +106,22 @@ class Guard:
                 return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done[0] = not message.get("more_body", False)
                 if received > self.cap:  # stop reading: nothing past the cap is kept
                     failure.append((413, f"upload is over the {self.config.max_upload_bytes:,}-byte limit"))
                     return {"type": "http.disconnect"}
             return message
 
         started = False
+        body_done = [scope["method"] in ("GET", "HEAD", "OPTIONS")]
 
         async def checked(message: dict) -> None:
             nonlocal started
             if failure:
                 return  # the app's answer to a cut-off body is replaced by ours below
+            if message["type"] == "http.response.start" and message["status"] >= 400 and not body_done[0]:
+                # an error before the body was read whole: close, rather than read the rest of it
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             started = True
             await send(message)
 
