@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -14,6 +15,7 @@ from whodirected.extract.demo import CREDITS_SECONDS
 from whodirected.extract.library import extract_library, frame_name
 from whodirected.extract.manifest import COLUMNS, STATE_DIR, read_manifest
 from whodirected.extract.sources import LibraryError
+from whodirected.extract.video import Video
 
 FAST = ExtractConfig(every=0.5)
 
@@ -165,3 +167,31 @@ def test_real_clips_keep_their_size_and_timestamps(real_clips: Path, tmp_path: P
     webm = frames[frames.source.str.endswith(".webm")]
     assert len(webm) >= 20  # 30 s of VP8, one frame a second, minus black frames
     assert pd.Series(webm.timestamp).is_monotonic_increasing
+
+
+def test_a_film_that_fails_midway_leaves_no_frame_behind(tmp_path: Path, encode_video) -> None:
+    rng = np.random.default_rng(0)
+    whole = encode_video(
+        tmp_path / "whole.mkv", lambda i: rng.integers(0, 255, (96, 128, 3), np.uint8), count=120
+    )
+    film = tmp_path / "library" / "Someone" / "Cut (2001).mkv"
+    film.parent.mkdir(parents=True)
+    film.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # frames, then nothing
+    out = tmp_path / "out"
+    summary = extract_library(tmp_path / "library", out, ExtractConfig(every=0.5), jobs=1)
+    assert len(summary.errors) == 1 and "truncated" in summary.errors[0]
+    assert not list(out.rglob("*.jpg"))  # what it wrote before failing is gone again
+
+
+def test_a_subtitle_track_that_outlasts_the_video_is_not_a_truncation(tmp_path: Path) -> None:
+    shared = Path(__file__).resolve().parent.parent / ".." / "shared" / "data" / "pd-clips"
+    popeye = shared / "Dave Fleischer" / "Popeye the Sailor Meets Sinbad the Sailor" / "part-1.mkv"
+    if not popeye.is_file():
+        pytest.skip(f"public-domain clips not present at {shared}")
+    with Video(popeye) as video:
+        assert video.duration == pytest.approx(60.0)  # the video track's, not the container's 63.5 s
+    library = tmp_path / "library" / "Dave Fleischer" / "Popeye"
+    library.mkdir(parents=True)
+    (library / "part-1.mkv").symlink_to(popeye)
+    summary = extract_library(tmp_path / "library", tmp_path / "out", ExtractConfig(), jobs=1)
+    assert summary.ok and summary.frames > 30

@@ -7,7 +7,7 @@ import errno
 import json
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -48,15 +48,34 @@ def _save_jpeg(image: Image.Image, path: Path, config: ExtractConfig) -> Image.I
 
 
 def extract_film(
-    source: FilmSource, dst: Path, config: ExtractConfig, key: str, threads: int = 0
+    source: FilmSource,
+    dst: Path,
+    config: ExtractConfig,
+    key: str,
+    threads: int = 0,
+    recorded: Iterable[str] = (),
 ) -> FilmRecord:
     """Sample, filter and save the frames of one video file; return its manifest record.
 
     Raises :class:`~whodirected.video.VideoError` for a file that cannot be decoded.
     Frames are written atomically; frames of an earlier extraction that are no longer
-    chosen are removed only once this one has succeeded.
+    chosen are removed only once this one has succeeded. If it fails (or is interrupted), the
+    frames it wrote are removed again, but those of the earlier record (``recorded``, paths
+    relative to ``dst``): no frame stays on disk that the manifest does not list.
     """
     record = FilmRecord(key=key, director=source.director, film=source.film, source=str(source.path))
+    try:
+        return _extract_film(source, dst, config, record, threads)
+    except BaseException:
+        for path in set(record.sizes) - set(recorded):
+            (dst / path).unlink(missing_ok=True)
+        raise
+
+
+def _extract_film(
+    source: FilmSource, dst: Path, config: ExtractConfig, record: FilmRecord, threads: int
+) -> FilmRecord:
+    key = record.key
     record.skipped = dict.fromkeys(FILTERS, 0)
     folder = film_folder(dst, source)
     for leftover in folder.glob(f".{source.stem}_*.tmp"):  # from a run killed mid-write
@@ -76,6 +95,7 @@ def extract_film(
                 record.skipped[reason] += 1
                 continue
             path = folder / frame_name(source.stem, frame.target)
+            record.sizes[path.relative_to(dst).as_posix()] = 0  # written from here on: removed on failure
             saved = _save_jpeg(frame.image, path, config)
             record.sizes[path.relative_to(dst).as_posix()] = path.stat().st_size
             record.rows.append(
@@ -127,7 +147,7 @@ def process_film(source: FilmSource, dst: str | Path, config: ExtractConfig, thr
         previous = manifest.load_record(dst, source.path)
         if previous is not None and previous.key == key and previous.intact(dst):
             return FilmResult(source, previous, reused=True)
-        record = extract_film(source, dst, config, key, threads)
+        record = extract_film(source, dst, config, key, threads, previous.sizes if previous else ())
         manifest.save_record(dst, record)
         return FilmResult(source, record)
     except VideoError as exc:

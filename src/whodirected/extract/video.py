@@ -70,10 +70,15 @@ class Video:
 
     @property
     def duration(self) -> float:
-        """Length in seconds from the stream, else the container; 0.0 when unknown."""
+        """Length in seconds of the video stream — its own duration, or its Matroska
+        ``DURATION`` tag — else the container's; 0.0 when unknown. A container may last longer
+        than its video: a subtitle or audio track can outlast the picture."""
         stream = self._stream
         if stream.duration and stream.time_base:
             return float(stream.duration * stream.time_base)
+        tagged = _clock(stream.metadata.get("DURATION") or stream.metadata.get("duration") or "")
+        if tagged:
+            return tagged
         if self._container.duration:
             return self._container.duration / av.time_base
         return 0.0
@@ -151,6 +156,17 @@ def to_display_image(frame: av.VideoFrame, stream: av.video.stream.VideoStream) 
     if degrees:
         image = image.rotate(degrees, expand=True)  # PIL rotates counter-clockwise too
     return image
+
+
+def _clock(text: str) -> float:
+    """Seconds from a ``HH:MM:SS.fraction`` tag (Matroska's per-track ``DURATION``); 0.0 if not one."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) == 3:
+            return int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+    except ValueError:
+        pass
+    return 0.0
 
 
 def _reason(exc: BaseException) -> str:
