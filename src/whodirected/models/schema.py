@@ -24,7 +24,7 @@ import numpy as np
 from whodirected.errors import ModelError
 
 MAX_JSON_BYTES = 16 << 20  # model.json: settings, names and figures, never near this
-MAX_ARRAY_BYTES = 2 << 30  # all arrays of one .npz inflated (a 20,000-frame index is ~0.3 GB)
+MAX_ARRAY_BYTES = 1 << 30  # all arrays of one .npz inflated (a 20,000-frame index is ~0.3 GB)
 MAX_LAYERS = 8
 _HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
