@@ -101,29 +101,38 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def stoppable(what: str) -> Iterator[None]:
-    """A long command's work: Ctrl-C and SIGTERM stop it with one line and exit 130 or 143, a
-    full disk with one line and exit 1. What was finished stays (every write is atomic), so the
-    same command carries on where it stopped; ``what`` says what is kept."""
+def sigterm_as_ctrl_c() -> Iterator[list[int]]:
+    """SIGTERM stops the work inside like Ctrl-C does (a ``KeyboardInterrupt``); the list it
+    yields holds the signal once one came, for the exit status (143 rather than 130)."""
     signals: list[int] = []
 
-    def terminate(signum: int, frame: object) -> None:  # SIGTERM stops the run like Ctrl-C does
+    def terminate(signum: int, frame: object) -> None:
         signals.append(signum)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        yield
-    except KeyboardInterrupt:
-        err(f"stopped: {what}; run the same command again to carry on")
-        raise typer.Exit(143 if signals else 130) from None
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        fail(f"stopped: {where}the disk is full; {what}; run the same command again once there is room")
+        yield signals
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def stoppable(what: str) -> Iterator[None]:
+    """A long command's work: Ctrl-C and SIGTERM stop it with one line and exit 130 or 143, a
+    full disk with one line and exit 1. What was finished stays (every write is atomic), so the
+    same command carries on where it stopped; ``what`` says what is kept."""
+    with sigterm_as_ctrl_c() as signals:
+        try:
+            yield
+        except KeyboardInterrupt:
+            err(f"stopped: {what}; run the same command again to carry on")
+            raise typer.Exit(143 if signals else 130) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"stopped: {where}the disk is full; {what}; run the same command again once there is room")
 
 
 def hint(message: str) -> str:

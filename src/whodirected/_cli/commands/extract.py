@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from whodirected._cli.options import (
     fail,
     runner,
     settings,
+    sigterm_as_ctrl_c,
 )
 from whodirected.config import ExtractConfig as D
 
@@ -122,15 +122,8 @@ def extract(
     )
     library = settings(config, "library", directors=str(directors) if directors else None, extras=extras)
     work = runner(runner_name, address, jobs)
-    signals: list[int] = []
-
-    def terminate(signum: int, frame: object) -> None:  # SIGTERM stops the run like Ctrl-C does
-        signals.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        with FilmProgress() as progress:
+        with sigterm_as_ctrl_c() as signals, FilmProgress() as progress:
             summary = extract_library(
                 src,
                 dst,
@@ -145,8 +138,6 @@ def extract(
         fail(str(exc), 1)
     except WhodirectedError as exc:
         fail(str(exc), 2)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     print_extract_summary(summary)
     if summary.stopped == "interrupted":
         err("stopped: the films above are done and recorded; run the same command again to finish")
