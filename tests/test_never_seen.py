@@ -133,3 +133,29 @@ def test_train_and_predict_keep_the_two_claims_apart(demo_frames: Path, tmp_path
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 160, 3), dtype=np.uint8)).save(odd)
     other = json.loads(run("predict", str(odd), "-m", str(model), "--json").stdout)["predictions"][0]
     assert not other["claim"].startswith("from a film you have")
+
+
+def test_a_sequel_is_not_claimed_as_the_film_you_have() -> None:
+    """A library of one-film directors and one director with two films that look alike (a
+    series): the director-aware film-match threshold rises above what the second film scores
+    against the first, where the plain one (every other film alike) lets most of it through."""
+    from whodirected.models.index import film_threshold
+
+    rng = np.random.default_rng(0)
+    vectors, films, directors = [], [], []
+    for d in range(31):
+        look = rng.normal(size=64)
+        for f in range(2 if d == 0 else 1):
+            base = look + (0.3 if d == 0 else 2.0) * rng.normal(size=64)
+            vectors += [base + 0.6 * rng.normal(size=64) for _ in range(15)]
+            films += [f"{d}/{f}"] * 15
+            directors += [d] * 15
+    v = np.asarray(vectors)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    films_, directors_ = np.asarray(films), np.asarray(directors)
+    second_best = (v[films_ == "0/1"] @ v[films_ == "0/0"].T).max(axis=1)
+    blind = film_threshold(v, films_, 0.05)
+    aware = film_threshold(v, films_, 0.05, directors_)
+    assert (second_best >= aware).mean() <= 0.1 < 0.5 < (second_best >= blind).mean()
+    # where no director has several films, it is the plain threshold
+    assert film_threshold(v, films_, 0.05, np.arange(len(v))) == blind

@@ -193,22 +193,37 @@ class FrameIndex:
 
 
 def film_threshold(
-    vectors: np.ndarray, films: np.ndarray, false_rate: float, max_queries: int = 2000
+    vectors: np.ndarray,
+    films: np.ndarray,
+    false_rate: float,
+    directors: np.ndarray | None = None,
+    max_queries: int = 2000,
+    min_same: int = 20,
 ) -> float:
     """The similarity that a frame of an *unseen* film exceeds only ``false_rate`` of the time.
 
     Each training frame stands in for a screenshot of a film the model never saw: its best
-    similarity to the frames of every *other* film is what an unseen film would score.
+    similarity to the frames of every *other* film is what an unseen film would score. With
+    ``directors``, a sequel or a series is not claimed either: the threshold is also at least
+    what ``false_rate`` of frames reach against the director's *other* films (measured where
+    ``min_same`` or more frames have a director with several films), since those look most alike.
     """
     films = np.asarray(films)
     if len(np.unique(films)) < 2:
         return 1.0
     step = max(1, len(vectors) // max_queries)
-    best = []
+    best, same = [], []
     for i in range(0, len(vectors), step):
         others = films != films[i]
         best.append(float((vectors[others] @ vectors[i]).max()))
-    return float(np.quantile(best, 1.0 - false_rate))
+        if directors is not None:
+            siblings = others & (directors == directors[i])
+            if siblings.any():
+                same.append(float((vectors[siblings] @ vectors[i]).max()))
+    threshold = float(np.quantile(best, 1.0 - false_rate))
+    if len(same) >= min_same:
+        threshold = max(threshold, float(np.quantile(same, 1.0 - false_rate)))
+    return threshold
 
 
 def build_index(
@@ -229,7 +244,7 @@ def build_index(
     if len(keep) > max_frames:
         keep = np.sort(np.random.default_rng(0).choice(len(vectors), max_frames, replace=False))
     films = np.char.add(np.char.add(np.asarray(director).astype(str), "/"), np.asarray(film, dtype=str))
-    threshold = film_threshold(vectors, films, false_rate)
+    threshold = film_threshold(vectors, films, false_rate, np.asarray(director))
     thumbs = [thumbnail(paths[i], thumbnail_side) for i in keep]
     offsets = np.concatenate([[0], np.cumsum([len(t) for t in thumbs])]).astype(np.int64)
     return FrameIndex(
