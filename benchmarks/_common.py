@@ -33,7 +33,9 @@ def demo_frames(directors: int = 3, films: int = 3, seconds: float = 12.0, every
     from whodirected.extract.library import extract_library
 
     out = CACHE / f"frames-{directors}x{films}x{seconds:g}-every{every:g}"
-    extract_library(demo_library(directors, films, seconds), out, ExtractConfig(every=every), jobs=2)
+    extract_library(
+        demo_library(directors, films, seconds), out, ExtractConfig(mode="every", every=every), jobs=2
+    )
     return out
 
 

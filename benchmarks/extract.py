@@ -79,7 +79,7 @@ def measure(name: str, library: Path, every: float) -> None:
     jobs = targets(library, every)
     frames = sum(len(t) for _, t in jobs)
     print(f"\n== {name}: {len(jobs)} films, {frames} timestamps (--every {every}) ==")
-    config = ExtractConfig(every=every, drop_duplicates=False)
+    config = ExtractConfig(mode="every", every=every, drop_duplicates=False)
     results = {}
     for n in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,7 @@ from whodirected.features.embed import embed_dataset
 from whodirected.runners import make_runner
 
 BACKBONE = "efficientnet-lite0+style"
-SETTINGS = ExtractConfig(every=0.5)
+SETTINGS = ExtractConfig(mode="every", every=0.5)
 # the library to estimate: 10,000 films of 2 hours, one frame every 2 s, 1080p at 24 fps
 FILMS, HOURS, EVERY, FPS, PIXELS_1080P = 10_000, 2.0, 2.0, 24, 1920 * 1080
 NODE_CORES, DEADLINE_HOURS = 32, 24.0

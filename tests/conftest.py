@@ -82,7 +82,7 @@ def demo_frames(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from whodirected.extract.library import extract_library
 
     out = tmp_path_factory.mktemp("frames") / "frames"
-    extract_library(demo_library, out, ExtractConfig(every=0.5), jobs=1)
+    extract_library(demo_library, out, ExtractConfig(mode="every", every=0.5), jobs=1)
     return out
 
 

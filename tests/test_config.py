@@ -16,7 +16,10 @@ def test_defaults_toml_and_flags_in_order(tmp_path: Path) -> None:
 
 def test_settings_hash_changes_with_output_settings() -> None:
     assert ExtractConfig().settings_hash() == ExtractConfig().settings_hash()
-    assert ExtractConfig(every=1).settings_hash() != ExtractConfig(every=2).settings_hash()
+    assert (
+        ExtractConfig(mode="every", every=1).settings_hash()
+        != ExtractConfig(mode="every", every=2).settings_hash()
+    )
 
 
 @pytest.mark.parametrize(
@@ -38,4 +41,4 @@ def test_impossible_values_are_refused() -> None:
     with pytest.raises(ValueError, match="skip_edges"):
         ExtractConfig(skip_edges=0.7).validate()
     with pytest.raises(ValueError, match="every"):
-        ExtractConfig(every=0).validate()
+        ExtractConfig(mode="every", every=0).validate()

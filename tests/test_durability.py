@@ -17,7 +17,7 @@ from whodirected.config import ExtractConfig
 from whodirected.extract.library import extract_library
 from whodirected.extract.manifest import STATE_DIR, read_manifest
 
-SETTINGS = ExtractConfig(every=0.5)
+SETTINGS = ExtractConfig(mode="every", every=0.5)
 
 
 def command(src: Path, dst: Path, *extra: str) -> list[str]:

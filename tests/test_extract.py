@@ -17,7 +17,7 @@ from whodirected.extract.manifest import COLUMNS, STATE_DIR, read_manifest
 from whodirected.extract.sources import LibraryError
 from whodirected.extract.video import Video
 
-FAST = ExtractConfig(every=0.5)
+FAST = ExtractConfig(mode="every", every=0.5)
 
 
 def test_frame_names_carry_the_timestamp() -> None:
@@ -49,7 +49,7 @@ def test_rerun_is_idempotent_and_new_settings_replace_frames(demo_library: Path,
     assert again.reused == 4 and again.frames == first.frames
     assert (out / "manifest.csv").read_bytes() == manifest
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.jpg")} == stamps
-    changed = extract_library(demo_library, out, ExtractConfig(per_film=3), jobs=1)
+    changed = extract_library(demo_library, out, ExtractConfig(mode="per-film", per_film=3), jobs=1)
     assert changed.reused == 0
     frames = read_manifest(out)
     assert sorted(str(p) for p in out.rglob("*.jpg")) == sorted(frames.frame_path)
@@ -133,12 +133,15 @@ def test_killed_run_leaves_whole_files_and_resumes(demo_library: Path, tmp_path:
             image.load()  # every visible frame is whole
 
     resumed = extract_library(
-        demo_library, out, ExtractConfig(every=0.05, drop_duplicates=False, max_side=0), jobs=1
+        demo_library, out, ExtractConfig(mode="every", every=0.05, drop_duplicates=False, max_side=0), jobs=1
     )
     assert resumed.ok and 1 <= resumed.reused < 4
     assert not list(out.rglob("*.tmp"))
     extract_library(
-        demo_library, tmp_path / "fresh", ExtractConfig(every=0.05, drop_duplicates=False, max_side=0), jobs=1
+        demo_library,
+        tmp_path / "fresh",
+        ExtractConfig(mode="every", every=0.05, drop_duplicates=False, max_side=0),
+        jobs=1,
     )
     assert (out / "manifest.csv").read_text() == (tmp_path / "fresh" / "manifest.csv").read_text().replace(
         str(tmp_path / "fresh"), str(out)
@@ -147,7 +150,7 @@ def test_killed_run_leaves_whole_files_and_resumes(demo_library: Path, tmp_path:
 
 def test_real_clips_keep_their_size_and_timestamps(real_clips: Path, tmp_path: Path) -> None:
     summary = extract_library(
-        real_clips, tmp_path / "out", ExtractConfig(every=1.0, drop_duplicates=False), jobs=2
+        real_clips, tmp_path / "out", ExtractConfig(mode="every", every=1.0, drop_duplicates=False), jobs=2
     )
     assert summary.ok, summary.errors
     frames = read_manifest(summary.manifest)
@@ -177,10 +180,29 @@ def test_a_film_that_fails_midway_leaves_no_frame_behind(tmp_path: Path, encode_
     film = tmp_path / "library" / "Someone" / "Cut (2001).mkv"
     film.parent.mkdir(parents=True)
     film.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # frames, then nothing
-    out = tmp_path / "out"
-    summary = extract_library(tmp_path / "library", out, ExtractConfig(every=0.5), jobs=1)
-    assert len(summary.errors) == 1 and "truncated" in summary.errors[0]
-    assert not list(out.rglob("*.jpg"))  # what it wrote before failing is gone again
+    for mode in ("keyframes", "every"):
+        out = tmp_path / mode
+        summary = extract_library(tmp_path / "library", out, ExtractConfig(mode=mode, every=0.5), jobs=1)
+        assert len(summary.errors) == 1 and "truncated" in summary.errors[0]
+        assert not list(out.rglob("*.jpg"))  # what it wrote before failing is gone again
+
+
+def test_keyframes_mode_adds_frames_only_where_keyframes_are_sparse(tmp_path: Path, encode_video) -> None:
+    """Keyframes at 0 and 6 s of a 12 s film (a slow fade: no scene cut), --max-gap 2.5: frames
+    at the keyframes, and two in each 6 s stretch after them; each the picture shown at its time."""
+    film = tmp_path / "library" / "Someone" / "Sparse (2001).mp4"
+    encode_video(film, lambda i: np.full((96, 128, 3), 40 + 1.5 * i, np.uint8), count=120, gop=60)
+    config = ExtractConfig(
+        max_gap=2.5, min_frames=0, drop_black=False, drop_credits=False, drop_duplicates=False
+    )
+    summary = extract_library(tmp_path / "library", tmp_path / "out", config, jobs=1)
+    assert summary.ok
+    frames = read_manifest(tmp_path / "out")
+    assert frames.timestamp.tolist() == pytest.approx([0, 2, 4, 6, 8, 10])
+    for row in frames.itertuples():
+        with Image.open(row.frame_path) as image:
+            level = np.asarray(image.convert("L"), np.float32).mean()
+        assert level == pytest.approx(40 + 1.5 * round(row.timestamp * 10), abs=2.5)
 
 
 def test_a_subtitle_track_that_outlasts_the_video_is_not_a_truncation(tmp_path: Path) -> None:
@@ -193,5 +215,8 @@ def test_a_subtitle_track_that_outlasts_the_video_is_not_a_truncation(tmp_path: 
     library = tmp_path / "library" / "Dave Fleischer" / "Popeye"
     library.mkdir(parents=True)
     (library / "part-1.mkv").symlink_to(popeye)
-    summary = extract_library(tmp_path / "library", tmp_path / "out", ExtractConfig(), jobs=1)
-    assert summary.ok and summary.frames > 30
+    for mode in ("keyframes", "every"):  # the default, and the one that samples to the last second
+        out = tmp_path / mode
+        summary = extract_library(tmp_path / "library", out, ExtractConfig(mode=mode), jobs=1)
+        assert summary.ok and summary.frames >= 10
+        assert read_manifest(out).timestamp.max() > 50  # to the end of the picture

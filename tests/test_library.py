@@ -195,7 +195,7 @@ def test_extract_uses_the_metadata_and_reads_the_scan_csv_back(
     media_library: Path, directors_csv: Path, tmp_path: Path
 ) -> None:
     config = ExtractConfig(
-        every=1.0, min_frames=2, drop_black=False, drop_credits=False, drop_duplicates=False
+        mode="every", every=1.0, min_frames=2, drop_black=False, drop_credits=False, drop_duplicates=False
     )
     summary = extract_library(media_library, tmp_path / "frames", config, jobs=2, library=LibraryConfig())
     frames = read_manifest(tmp_path / "frames")

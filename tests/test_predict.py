@@ -49,7 +49,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def frames(library: Path, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     out = tmp_path_factory.mktemp("open-frames") / "frames"
-    extract_library(library, out, ExtractConfig(every=0.5), jobs=1)
+    extract_library(library, out, ExtractConfig(mode="every", every=0.5), jobs=1)
     return load_dataset(out)
 
 
@@ -302,7 +302,7 @@ def test_real_footage_film_identification(real_clips: Path, tmp_path: Path) -> N
         "path,director,film\n" + "".join(f"{p},{p.parent.parent.name},{p.parent.name}\n" for p in parts),
         encoding="utf-8",
     )
-    extract_library(listing, tmp_path / "frames", ExtractConfig(every=0.5), jobs=1)
+    extract_library(listing, tmp_path / "frames", ExtractConfig(mode="every", every=0.5), jobs=1)
     dataset = load_dataset(tmp_path / "frames")
     model, _ = train(dataset, EmbedConfig(), TrainConfig(), tmp_path / "store")
     for film, clip in (("Sintel", "part-b.mp4"), ("Big Buck Bunny", "part-b.webm")):

@@ -19,7 +19,7 @@ from whodirected.features.embed import embed_dataset
 from whodirected.runners.ray import RayRunner
 
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed (pip install 'whodirected[ray]')")
-SETTINGS = ExtractConfig(every=0.5)
+SETTINGS = ExtractConfig(mode="every", every=0.5)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -93,13 +93,16 @@ def test_a_killed_worker_is_retried(encode_video, tmp_path: Path) -> None:
     assassin = threading.Thread(target=kill_when_seen, args=("ray::process_film", killed))
     assassin.start()
     summary = extract_library(
-        library, tmp_path / "out", ExtractConfig(every=0.25, drop_duplicates=False), runner=RayRunner()
+        library,
+        tmp_path / "out",
+        ExtractConfig(mode="every", every=0.25, drop_duplicates=False),
+        runner=RayRunner(),
     )
     assassin.join()
     assert killed, "no extraction worker was seen running"
     assert summary.ok and summary.frames > 5, summary.errors
     local = extract_library(
-        library, tmp_path / "local", ExtractConfig(every=0.25, drop_duplicates=False), jobs=1
+        library, tmp_path / "local", ExtractConfig(mode="every", every=0.25, drop_duplicates=False), jobs=1
     )
     pd.testing.assert_frame_equal(manifest(tmp_path / "out"), manifest(tmp_path / "local"))
     assert local.frames == summary.frames

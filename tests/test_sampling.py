@@ -17,10 +17,10 @@ def test_uniform_every_seconds_with_skipped_edges() -> None:
 
 
 def test_short_files_still_give_min_frames() -> None:
-    config = ExtractConfig(every=1.0, min_frames=10)
+    config = ExtractConfig(mode="every", every=1.0, min_frames=10)
     assert times(choose("clip.mp4", 2.0, config)) == times(spread(2.0, 10))  # 2 s: 10 frames, not 2
     assert len(choose("film.mp4", 60.0, config)) == 60  # long enough: one a second
-    assert len(choose("clip.mp4", 2.0, ExtractConfig(every=1.0, min_frames=0))) == 2
+    assert len(choose("clip.mp4", 2.0, ExtractConfig(mode="every", every=1.0, min_frames=0))) == 2
 
 
 def test_spread_takes_centres_of_equal_parts() -> None:

@@ -97,3 +97,41 @@ def test_truncated_mkv_fails_when_a_frame_is_missing(tmp_path: Path, encode_vide
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
     with Video(cut) as video, pytest.raises(VideoError, match="truncated"):
         list(video.sample([0.5, 4.5]))
+
+
+def keyframe_times(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return sorted(float(p.pts * stream.time_base) for p in container.demux(stream) if p.is_keyframe)
+
+
+def test_keyframes_decodes_the_keyframes_alone(counter_video: Path) -> None:
+    keys = keyframe_times(counter_video)  # a keyframe every 12 frames: 0, 1.2, 2.4, 3.6, 4.8 s
+    assert len(keys) == 5
+    with Video(counter_video) as video:
+        frames = list(video.keyframes())
+        assert [f.time for f in frames] == pytest.approx(keys)
+        for frame in frames:  # each is the picture shown at its time
+            level = np.asarray(frame.image, np.float32).mean()
+            assert level == pytest.approx(40 + 4 * round(frame.time * 10), abs=2.5)
+        thinned = [f.time for f in video.keyframes(min_gap=2.0, start=1.0, end=4.0)]
+        assert thinned == pytest.approx([1.2, 3.6])
+        # afterwards, sampling still finds every frame, seeking only where a keyframe lies between
+        later = list(video.sample([0.5, 4.9]))
+        assert [round(f.time * 10) for f in later] == [5, 49]
+
+
+def test_without_keyframes_sampling_decodes_on_and_stays_right(tmp_path: Path, encode_video) -> None:
+    path = encode_video(tmp_path / "one-key.mp4", counter_frame, count=50, fps=10, gop=1000)
+    with Video(path, seek_gap=0.0) as video:
+        assert [f.time for f in video.keyframes()] == [0.0]
+        frames = list(video.sample([1.0, 2.0, 3.0, 4.0]))
+    for frame in frames:
+        level = np.asarray(frame.image, np.float32).mean()
+        assert level == pytest.approx(40 + 4 * round(frame.target * 10), abs=2.5)
+
+
+def test_pictures_are_scaled_to_max_side_as_they_are_decoded(counter_video: Path) -> None:
+    with Video(counter_video, max_side=64) as video:
+        assert next(video.keyframes()).image.size == (64, 48)
+        assert next(video.sample([2.0])).image.size == (64, 48)

@@ -3,7 +3,7 @@
 The library API; the ``whodirected`` command only wraps it::
 
     from whodirected import ExtractConfig, Model, Video, extract_library
-    summary = extract_library("films/", "frames/", ExtractConfig(every=2.0))
+    summary = extract_library("films/", "frames/", ExtractConfig(max_gap=10.0))
     prediction = Model.load("model").predict("shot.png")
 """
 

@@ -4,6 +4,7 @@ Precedence is ``defaults < TOML file < command-line flags``. A TOML file has one
 table per pipeline step, named like the dataclasses below::
 
     [extract]
+    mode = "every"
     every = 2.0
     max_side = 512
 """
@@ -23,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SamplingMode = Literal["every", "per-film", "shots"]
+SamplingMode = Literal["keyframes", "every", "per-film", "shots"]
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".gif")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -51,9 +52,11 @@ class LibraryConfig:
 class ExtractConfig:
     """How frames are chosen from films and written to disk."""
 
-    mode: SamplingMode = "every"
+    mode: SamplingMode = "keyframes"
+    min_gap: float = 1.0  # "keyframes" mode: seconds from one kept keyframe to the next, at least
+    max_gap: float = 15.0  # "keyframes" mode: seconds without a keyframe beyond which frames are added
     every: float = 1.0  # seconds between frames in "every" mode
-    min_frames: int = 10  # "every" mode: a file too short for this many is sampled this many times, spread
+    min_frames: int = 10  # "keyframes" and "every" modes: a file giving fewer gets this many more, spread
     per_film: int = 50  # frames spread over a film in "per-film" mode
     frames_per_shot: int = 1  # frames inside each shot in "shots" mode
     shot_threshold: float = 27.0  # PySceneDetect ContentDetector threshold
@@ -79,10 +82,12 @@ class ExtractConfig:
 
     def validate(self) -> ExtractConfig:
         """Raise ``ValueError`` with a readable message for impossible settings."""
-        if self.mode not in ("every", "per-film", "shots"):
+        if self.mode not in ("keyframes", "every", "per-film", "shots"):
             raise ValueError(f"mode: unknown sampling mode {self.mode!r}")
         if self.every <= 0:
             raise ValueError("every: must be a positive number of seconds")
+        if self.min_gap < 0 or self.max_gap <= 0:
+            raise ValueError("min_gap, max_gap: must be seconds, max_gap above 0")
         if self.per_film < 1 or self.frames_per_shot < 1 or self.min_frames < 0:
             raise ValueError("per_film, frames_per_shot: frame counts must be at least 1")
         if not 0 <= self.skip_edges < 0.5:

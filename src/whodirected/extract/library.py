@@ -7,7 +7,7 @@ import errno
 import json
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,7 +21,7 @@ from whodirected.extract import manifest, sampling
 from whodirected.extract.filters import FILTERS, DuplicateFilter, rejection
 from whodirected.extract.manifest import FilmRecord
 from whodirected.extract.sources import FilmSource, Library, LibraryError, content_hash, scan
-from whodirected.extract.video import Video, VideoError
+from whodirected.extract.video import Frame, Video, VideoError
 from whodirected.runners import Runner
 from whodirected.runners.local import LocalRunner
 
@@ -81,15 +81,13 @@ def _extract_film(
     for leftover in folder.glob(f".{source.stem}_*.tmp"):  # from a run killed mid-write
         leftover.unlink(missing_ok=True)
     settings = json.dumps(asdict(config), sort_keys=True)
-    with Video(source.path, seek_gap=config.seek_gap, threads=threads) as video:
+    with Video(source.path, config.seek_gap, threads, config.max_side) as video:
         duration = video.duration
         if duration <= 0:
             raise VideoError(f"{source.path}: unknown or zero duration")
-        targets = sampling.choose(source.path, duration, config)
-        shots = {t.time: t.shot for t in targets}
-        record.candidates = len(shots)
+        shots: dict[float, int] = {}  # every frame decoded for keeping: its time, and its shot
         duplicates = DuplicateFilter(config.duplicate_distance)
-        for frame in video.sample(shots):
+        for frame in sampled(video, duration, config, shots):
             reason = rejection(frame.image, config, duplicates)
             if reason:
                 record.skipped[reason] += 1
@@ -115,11 +113,35 @@ def _extract_film(
                     "settings": settings,
                 }
             )
+    record.candidates = len(shots)
     kept = {Path(row["frame_path"]).name for row in record.rows}
     for old in folder.glob(f"{source.stem}_*.jpg"):
         if old.name not in kept:
             old.unlink(missing_ok=True)
     return record
+
+
+def sampled(video: Video, duration: float, config: ExtractConfig, shots: dict[float, int]) -> Iterator[Frame]:
+    """The frames the sampling mode picks, each noted in ``shots`` (time → shot, -1 if none).
+
+    "keyframes" mode decodes the keyframes alone, then seeks only into the stretches they
+    leave too sparse (:func:`~whodirected.extract.sampling.fill`); the other modes decode to
+    timestamps chosen beforehand.
+    """
+    if config.mode != "keyframes":
+        targets = sampling.choose(video.path, duration, config)
+        shots.update((t.time, t.shot) for t in targets)
+        yield from video.sample(shots)
+        return
+    start, end = sampling.window(duration, config.skip_edges)
+    kept = []
+    for frame in video.keyframes(config.min_gap, start, end):
+        kept.append(frame.time)
+        shots[frame.target] = -1
+        yield frame
+    extra = sampling.fill(kept, duration, config)
+    shots.update((t.time, t.shot) for t in extra)
+    yield from video.sample(t.time for t in extra)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,12 +42,17 @@ class Video:
 
     ``Video(path).sample([1.0, 5.0])`` yields :class:`Frame` objects; nearby targets are
     reached by decoding forward, distant ones by seeking to the previous keyframe.
+    ``Video(path).keyframes()`` yields the keyframes alone, decoding nothing else.
     """
 
-    def __init__(self, path: str | Path, seek_gap: float = 3.0, threads: int = 0) -> None:
-        """``threads``: decoder threads, 0 lets FFmpeg choose (one per core)."""
+    def __init__(self, path: str | Path, seek_gap: float = 3.0, threads: int = 0, max_side: int = 0) -> None:
+        """``threads``: decoder threads, 0 lets FFmpeg choose (one per core). ``max_side``:
+        pictures are scaled to this longest side (0: full size) in the same pass that turns
+        them into RGB."""
         self.path = Path(path)
         self.seek_gap = seek_gap
+        self.max_side = max_side
+        self._keys: list[float] = []  # keyframe times seen by keyframes(): where a seek can land
         if not self.path.is_file():
             raise VideoError(f"{self.path}: no such file")
         if self.path.stat().st_size == 0:
@@ -119,17 +125,56 @@ class Video:
             raise VideoError(f"{self.path}: seek to {seconds:.3f}s failed ({_reason(exc)})") from None
         return self.frames()
 
+    def keyframes(
+        self, min_gap: float = 0.0, start: float = 0.0, end: float = float("inf")
+    ) -> Iterator[Frame]:
+        """Yield the keyframes between ``start`` and ``end`` seconds, at least ``min_gap`` apart.
+
+        The decoder skips every other frame (``skip_frame = NONKEY``): intra-coded frames — the
+        regular keyframes and those an encoder puts at scene cuts — cost about a twentieth of a
+        full decode. Afterwards :meth:`sample` knows where seeks can land.
+        """
+        context = self._stream.codec_context
+        context.skip_frame = "NONKEY"
+        kept: list[float] = []  # sorted; keyframes may come out of time order
+        try:
+            for frame in self._seek(0.0):
+                t = float(frame.time)
+                bisect.insort(self._keys, t)
+                i = bisect.bisect_left(kept, t)
+                near = (i > 0 and t - kept[i - 1] < min_gap) or (i < len(kept) and kept[i] - t < min_gap)
+                if start <= t <= end and not near:
+                    kept.insert(i, t)
+                    yield Frame(target=t, time=t, image=to_display_image(frame, self._stream, self.max_side))
+        finally:
+            context.skip_frame = "DEFAULT"
+
+    def _keyframe_between(self, after: float, upto: float) -> bool:
+        """Whether a seek to ``upto`` could land after ``after``: True unless the keyframes are
+        known (from :meth:`keyframes`) and none lies in ``(after, upto]``."""
+        if not self._keys:
+            return True
+        return bisect.bisect_right(self._keys, upto) > bisect.bisect_right(self._keys, after)
+
     def sample(self, timestamps: Iterable[float]) -> Iterator[Frame]:
         """Yield the frame shown at each timestamp (sorted, duplicates collapsed).
 
-        Raises :class:`VideoError` if the file ends well before a requested time (truncated).
+        A target more than ``seek_gap`` ahead is reached by seeking to the keyframe before it,
+        unless no keyframe lies between (then decoding on is cheaper). Raises
+        :class:`VideoError` if the file ends well before a requested time (truncated).
         """
         wanted = sorted(set(float(t) for t in timestamps))
         half = 0.5 / self.fps
         frames: Iterator[av.VideoFrame] | None = None
         current: av.VideoFrame | None = None
         for t in wanted:
-            if frames is None or current is None or t - float(current.time) > self.seek_gap:
+            if (
+                frames is None
+                or current is None
+                or (
+                    t - float(current.time) > self.seek_gap and self._keyframe_between(float(current.time), t)
+                )
+            ):
                 frames, current = self._seek(t), None
             while current is None or float(current.time) + half < t:
                 following = next(frames, None)
@@ -142,16 +187,30 @@ class Video:
                 raise VideoError(
                     f"{self.path}: ends before {t:.3f}s of {self.duration:.3f}s (truncated or corrupt?)"
                 )
-            yield Frame(target=t, time=float(current.time), image=to_display_image(current, self._stream))
+            yield Frame(
+                target=t,
+                time=float(current.time),
+                image=to_display_image(current, self._stream, self.max_side),
+            )
 
 
-def to_display_image(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> Image.Image:
-    """RGB picture as a viewer shows it: non-square pixels stretched, rotation applied."""
-    image = frame.to_image()
+def to_display_image(
+    frame: av.VideoFrame, stream: av.video.stream.VideoStream, max_side: int = 0
+) -> Image.Image:
+    """RGB picture as a viewer shows it: non-square pixels stretched, rotation applied, and at
+    most ``max_side`` pixels on its longest side (0: full size). Scaling and the conversion to
+    RGB are one pass of FFmpeg's scaler, on the decoder's own pixels."""
     sar = stream.codec_context.sample_aspect_ratio or stream.sample_aspect_ratio
+    width, height = frame.width, frame.height
     if sar and sar != 1 and sar > 0:
-        width = max(1, round(image.width * float(sar)))
-        image = image.resize((width, image.height), Image.Resampling.BICUBIC)
+        width = max(1, round(width * float(sar)))
+    if max_side and max(width, height) > max_side:
+        scale = max_side / max(width, height)
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
+    if (width, height) == (frame.width, frame.height):
+        image = frame.to_image()
+    else:
+        image = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
     degrees = _rotation(stream, frame)
     if degrees:
         image = image.rotate(degrees, expand=True)  # PIL rotates counter-clockwise too
