@@ -205,6 +205,25 @@ def test_keyframes_mode_adds_frames_only_where_keyframes_are_sparse(tmp_path: Pa
         assert level == pytest.approx(40 + 1.5 * round(row.timestamp * 10), abs=2.5)
 
 
+def test_a_keyframe_dropped_as_black_is_tried_again_a_second_later(tmp_path: Path, encode_video) -> None:
+    """A film fading in from black (no scene cut, keyframes at 0 and 6 s): the black keyframe is
+    dropped, and the frame a second later, into the fade, is kept in its place."""
+    stripes = np.tile(np.repeat([0.5, 1.5], 8), 8)[None, :, None]  # texture that grows with the light
+
+    def fade(i: int) -> np.ndarray:
+        return np.broadcast_to(min(2 * i, 150) * stripes, (96, 128, 3)).astype(np.uint8)
+
+    film = encode_video(tmp_path / "library" / "Someone" / "Fade (2001).mp4", fade, count=120, gop=60)
+    config = ExtractConfig(min_frames=0, drop_duplicates=False)
+    with Video(film) as video:
+        keys = sorted(f.time for f in video.keyframes(config.min_gap))
+    assert keys[0] == 0.0 and keys[1] > 1.5  # the encoder's choice: the test needs it so
+    summary = extract_library(tmp_path / "library", tmp_path / "out", config, jobs=1)
+    assert summary.ok and summary.directors["Someone"].skipped["black"] == 1
+    times = read_manifest(tmp_path / "out").timestamp.tolist()
+    assert times[0] == 1.0 and times[1:] == pytest.approx(keys[1:])
+
+
 def test_a_subtitle_track_that_outlasts_the_video_is_not_a_truncation(tmp_path: Path) -> None:
     shared = Path(__file__).resolve().parent.parent / ".." / "shared" / "data" / "pd-clips"
     popeye = shared / "Dave Fleischer" / "Popeye the Sailor Meets Sinbad the Sailor" / "part-1.mkv"

@@ -53,7 +53,7 @@ class ExtractConfig:
     """How frames are chosen from films and written to disk."""
 
     mode: SamplingMode = "keyframes"
-    min_gap: float = 1.0  # "keyframes" mode: seconds from one kept keyframe to the next, at least
+    min_gap: float = 0.25  # "keyframes" mode: seconds from one kept keyframe to the next, at least
     max_gap: float = 15.0  # "keyframes" mode: seconds without a keyframe beyond which frames are added
     every: float = 1.0  # seconds between frames in "every" mode
     min_frames: int = 10  # "keyframes" and "every" modes: a file giving fewer gets this many more, spread

@@ -34,6 +34,9 @@ def frame_name(stem: str, seconds: float) -> str:
     return f"{stem}_{hours:02d}-{minutes:02d}-{rest // 1000:02d}.{rest % 1000:03d}.jpg"
 
 
+Rejection = Callable[[Image.Image], "str | None"]  # the filter that drops a picture, or None
+
+
 def film_folder(dst: Path, source: FilmSource) -> Path:
     return dst / source.director / source.film
 
@@ -87,8 +90,9 @@ def _extract_film(
             raise VideoError(f"{source.path}: unknown or zero duration")
         shots: dict[float, int] = {}  # every frame decoded for keeping: its time, and its shot
         duplicates = DuplicateFilter(config.duplicate_distance)
-        for frame in sampled(video, duration, config, shots):
-            reason = rejection(frame.image, config, duplicates)
+        for frame, reason in sampled(
+            video, duration, config, shots, partial(rejection, config=config, duplicates=duplicates)
+        ):
             if reason:
                 record.skipped[reason] += 1
                 continue
@@ -121,27 +125,36 @@ def _extract_film(
     return record
 
 
-def sampled(video: Video, duration: float, config: ExtractConfig, shots: dict[float, int]) -> Iterator[Frame]:
-    """The frames the sampling mode picks, each noted in ``shots`` (time → shot, -1 if none).
+def sampled(
+    video: Video, duration: float, config: ExtractConfig, shots: dict[float, int], reject: Rejection
+) -> Iterator[tuple[Frame, str | None]]:
+    """The frames the sampling mode picks, each with the filter that ``reject`` says drops it
+    (``None``: kept) and noted in ``shots`` (time → shot, -1 if none).
 
     "keyframes" mode decodes the keyframes alone, then seeks only into the stretches they
-    leave too sparse (:func:`~whodirected.extract.sampling.fill`); the other modes decode to
-    timestamps chosen beforehand.
+    leave too sparse (:func:`~whodirected.extract.sampling.fill`) and to a second after each
+    keyframe dropped as black or credits (a fade-in, a title over the shot); the other modes
+    decode to timestamps chosen beforehand.
     """
     if config.mode != "keyframes":
         targets = sampling.choose(video.path, duration, config)
         shots.update((t.time, t.shot) for t in targets)
-        yield from video.sample(shots)
+        for frame in video.sample(shots):
+            yield frame, reject(frame.image)
         return
     start, end = sampling.window(duration, config.skip_edges)
-    kept = []
+    kept, dropped = [], []
     for frame in video.keyframes(config.min_gap, start, end):
         kept.append(frame.time)
         shots[frame.target] = -1
-        yield frame
-    extra = sampling.fill(kept, duration, config)
+        reason = reject(frame.image)
+        if reason in ("black", "credits"):
+            dropped.append(frame.time)
+        yield frame, reason
+    extra = sampling.fill(kept, duration, config, dropped)
     shots.update((t.time, t.shot) for t in extra)
-    yield from video.sample(t.time for t in extra)
+    for frame in video.sample(t.time for t in extra):
+        yield frame, reject(frame.image)
 
 
 @dataclass

@@ -4,6 +4,7 @@ uniform, spread over the film, or per shot."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,22 +38,30 @@ def spread(duration: float, n: int, skip_edges: float = 0.0) -> list[Target]:
     return [Target(round(start + (i + 0.5) * step, 6)) for i in range(n)] if end > start else []
 
 
-def fill(kept: list[float], duration: float, config: ExtractConfig) -> list[Target]:
+RETRY_AFTER = 1.0  # seconds after a keyframe the filters dropped (a fade-in) where a frame is tried
+
+
+def fill(
+    kept: list[float], duration: float, config: ExtractConfig, dropped: Sequence[float] = ()
+) -> list[Target]:
     """What "keyframes" mode adds to the keyframes ``kept``: timestamps spread evenly inside
-    every stretch of the kept window longer than ``max_gap`` without one, and ``min_frames``
-    more spread over the film when it gave fewer than that (a short clip)."""
+    every stretch of the kept window longer than ``max_gap`` without one; one
+    :data:`RETRY_AFTER` each keyframe in ``dropped`` (by the black or credits filter), before the
+    next keyframe; and ``min_frames`` more spread over the film when it gave fewer than that (a
+    short clip)."""
     start, end = window(duration, config.skip_edges)
     bounds = [start, *sorted(kept), end]
     targets = []
     for a, b in itertools.pairwise(bounds):
         n = int((b - a) / config.max_gap)
         targets += [Target(round(a + (b - a) * (i + 1) / (n + 1), 6)) for i in range(n)]
+        if a in dropped and a + RETRY_AFTER < b:
+            targets.append(Target(round(a + RETRY_AFTER, 6)))
     if len(kept) + len(targets) < config.min_frames:
         targets += spread(duration, config.min_frames, config.skip_edges)
     taken = {round(t * 1000) for t in kept}  # frames are named by the millisecond
-    return sorted(
-        {t.time: t for t in targets if round(t.time * 1000) not in taken}.values(), key=lambda t: t.time
-    )
+    unique = {t.time: t for t in targets if round(t.time * 1000) not in taken}
+    return sorted(unique.values(), key=lambda t: t.time)
 
 
 def detect_shots(path: str | Path, threshold: float, min_shot_seconds: float) -> list[tuple[float, float]]:

@@ -13,6 +13,8 @@ from PIL import Image
 
 from whodirected.errors import VideoError
 
+_INTRA = 1  # FFmpeg's AV_PICTURE_TYPE_I
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -130,15 +132,19 @@ class Video:
     ) -> Iterator[Frame]:
         """Yield the keyframes between ``start`` and ``end`` seconds, at least ``min_gap`` apart.
 
-        The decoder skips every other frame (``skip_frame = NONKEY``): intra-coded frames — the
-        regular keyframes and those an encoder puts at scene cuts — cost about a twentieth of a
-        full decode. Afterwards :meth:`sample` knows where seeks can land.
+        Keyframes here are the intra-coded frames: the regular ones, and those an encoder puts
+        at scene cuts (x264 and x265 do). The decoder skips every other frame (``skip_frame =
+        NONINTRA``, or ``NONKEY`` for a decoder that ignores it), about a twentieth of a full
+        decode's work. Afterwards :meth:`sample` knows where seeks can land.
         """
         context = self._stream.codec_context
-        context.skip_frame = "NONKEY"
+        context.skip_frame = "NONINTRA"
         kept: list[float] = []  # sorted; keyframes may come out of time order
         try:
             for frame in self._seek(0.0):
+                if not frame.key_frame and int(frame.pict_type) != _INTRA:
+                    context.skip_frame = "NONKEY"  # this decoder ignores NONINTRA
+                    continue
                 t = float(frame.time)
                 bisect.insort(self._keys, t)
                 i = bisect.bisect_left(kept, t)
