@@ -13,7 +13,8 @@ frame top-1, top-5 and one verdict per film (its stills' probabilities averaged)
 chance; once among the 35 directors with several films, once with the 101 one-film directors
 in training too (as a user's library has them).
 
-Both libraries are extracted with the default settings (ExtractConfig()). Every row runs the
+The real clips are extracted with the default settings (ExtractConfig(), or another sampling
+mode with --extract-mode), the demo library one frame every second. Every row runs the
 whole training recipe — scaling, head and its tuning, the calibrated thresholds — on what is
 left after holding something out (whodirected.models.evaluate):
 
@@ -209,6 +210,11 @@ def main() -> None:
         "--stills", type=Path, help="the real stills built by real-stills/build.sh (first table)"
     )
     parser.add_argument("--stills-only", action="store_true", help="only the films-never-seen table")
+    parser.add_argument(
+        "--extract-mode",
+        default=ExtractConfig.mode,
+        help="how the real clips' frames are sampled (extract's modes)",
+    )
     args = parser.parse_args()
     if args.stills is not None:
         films_never_seen(args.stills, args.only)
@@ -222,14 +228,22 @@ def main() -> None:
     clips = real_clips()
     if clips is None:
         return
-    config = ExtractConfig()
-    real = frames_of(clips, CACHE / "real-frames", config)
+    config = ExtractConfig(mode=args.extract_mode)
+    real = frames_of(clips, CACHE / f"real-frames-{config.mode}", config)
     demo = load_dataset(demo_frames(4, 3, 12.0, every=config.every))
-    for name, dataset in (("real-clips", real), ("demo 4x3x12 s", demo)):
+    how = (
+        f"keyframes at least {config.min_gap:g} s apart, frames added over {config.max_gap:g} s gaps"
+        if config.mode == "keyframes"
+        else f"every {config.every:g} s"
+    )
+    for name, dataset, mode in (
+        ("real-clips", real, how),
+        ("demo 4x3x12 s", demo, f"every {config.every:g} s"),
+    ):
         per = dataset.frames.groupby("director").size()
         print(
-            f"{name}: {len(dataset)} frames with the default extraction (every {config.every:g} s, at least "
-            f"{config.min_frames} per file, duplicates within {config.duplicate_distance} bits dropped): "
+            f"{name}: {len(dataset)} frames ({mode}, at least {config.min_frames} per file, duplicates "
+            f"within {config.duplicate_distance} bits dropped): "
             + ", ".join(f"{d} {n}" for d, n in per.items())
         )
     print(

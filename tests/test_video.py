@@ -135,3 +135,17 @@ def test_pictures_are_scaled_to_max_side_as_they_are_decoded(counter_video: Path
     with Video(counter_video, max_side=64) as video:
         assert next(video.keyframes()).image.size == (64, 48)
         assert next(video.sample([2.0])).image.size == (64, 48)
+
+
+def test_keyframes_include_the_intra_frame_an_encoder_puts_at_a_cut(tmp_path: Path, encode_video) -> None:
+    """A cut 0.8 s in, closer to the first keyframe than x264 puts another: it codes the cut as an
+    intra frame that is not a keyframe to the container, and it still counts as one here."""
+    rng = np.random.default_rng(0)
+    shots = [rng.integers(0, 255, (96, 128, 3), np.uint8) for _ in range(2)]
+    path = encode_video(tmp_path / "cut.mp4", lambda i: shots[i >= 8], count=40, gop=1000)
+    assert keyframe_times(path) == [0.0]
+    with Video(path) as video:
+        frames = list(video.keyframes())
+    assert [f.time for f in frames] == pytest.approx([0.0, 0.8])
+    picture = np.asarray(frames[1].image, np.float32)
+    assert np.abs(picture - shots[1]).mean() < np.abs(picture - shots[0]).mean()  # the second shot

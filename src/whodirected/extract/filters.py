@@ -16,6 +16,8 @@ _DARK_LUMA = 40.0  # luma (0-255) under which a pixel counts as dark
 
 
 def _thumb(image: Image.Image) -> Image.Image:
+    if image.size == _SMALL and image.mode == "RGB":
+        return image
     return image.convert("RGB").resize(_SMALL, Image.Resampling.BILINEAR)
 
 
@@ -54,11 +56,14 @@ class DuplicateFilter:
 
 
 def rejection(image: Image.Image, config: ExtractConfig, duplicates: DuplicateFilter) -> str | None:
-    """The name of the first enabled filter that rejects ``image``, or ``None`` to keep it."""
-    if config.drop_credits and is_credits(image, config):
+    """The name of the first enabled filter that rejects ``image``, or ``None`` to keep it.
+
+    Every filter looks at one small copy (the hash's 32 x 32 picture comes from it too)."""
+    small = _thumb(image)
+    if config.drop_credits and is_credits(small, config):
         return "credits"
-    if config.drop_black and is_black(image, config):
+    if config.drop_black and is_black(small, config):
         return "black"
-    if config.drop_duplicates and duplicates.seen(image):
+    if config.drop_duplicates and duplicates.seen(small):
         return "duplicate"
     return None

@@ -142,7 +142,7 @@ class Video:
         kept: list[float] = []  # sorted; keyframes may come out of time order
         try:
             for frame in self._seek(0.0):
-                if not frame.key_frame and int(frame.pict_type) != _INTRA:
+                if not _intra(frame):
                     context.skip_frame = "NONKEY"  # this decoder ignores NONINTRA
                     continue
                 t = float(frame.time)
@@ -221,6 +221,13 @@ def to_display_image(
     if degrees:
         image = image.rotate(degrees, expand=True)  # PIL rotates counter-clockwise too
     return image
+
+
+def _intra(frame: av.VideoFrame) -> bool:
+    """A keyframe, or another intra-coded frame (PyAV gives the picture type as an int, or
+    before version 13 as an enum item)."""
+    kind = frame.pict_type
+    return bool(frame.key_frame) or getattr(kind, "name", None) == "I" or kind == _INTRA
 
 
 def _clock(text: str) -> float:
