@@ -60,6 +60,7 @@ def test_help_defaults_are_the_config_defaults() -> None:
 
     expected = {
         "extract": {
+            "max_gap": ExtractConfig.max_gap,
             "every": ExtractConfig.every,
             "per_film": ExtractConfig.per_film,
             "frames_per_shot": ExtractConfig.frames_per_shot,

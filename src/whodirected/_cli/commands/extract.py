@@ -43,28 +43,28 @@ def extract(
     max_gap: Annotated[
         float | None,
         typer.Option(
-            help=f"With --keyframes: SECONDS without a keyframe before frames are added (default {D.max_gap:g})."
+            help=f"With --keyframes: SECONDS between keyframes beyond which frames are added (default {D.max_gap})."
         ),
     ] = None,
     every: Annotated[
         float | None,
         typer.Option(
-            help=f"Uniform sampling: one frame every SECONDS (at least {D.min_frames} a file); decodes "
-            "nearly every frame, about 6x real time for 1080p H.264 on 2 cores."
+            help=f"One frame every SECONDS (default {D.every}; at least {D.min_frames} a file); decodes "
+            "nearly every frame: EVERYCOST."
         ),
     ] = None,
     per_film: Annotated[
         int | None,
         typer.Option(
-            help="N frames spread evenly over each film; each costs a seek and a decode up to it "
-            "(fast for a few dozen)."
+            help=f"N frames spread evenly over each film (default {D.per_film}); each is a seek and a "
+            "decode from the keyframe before it: PERFILMCOST."
         ),
     ] = None,
     shots: Annotated[
         bool,
         typer.Option(
             "--shots",
-            help="Frames per shot, shots found by PySceneDetect; decodes every frame twice (slowest).",
+            help="Frames inside each shot, shots found by PySceneDetect on a full decode: the slowest.",
         ),
     ] = False,
     frames_per_shot: Annotated[
