@@ -36,8 +36,8 @@ def extract(
         typer.Option(
             "--keyframes",
             help=f"The film's keyframes (shot starts and regular intervals), at least {D.min_gap:g} s apart, "
-            "plus frames where they lie more than --max-gap apart; decodes about a twentieth of the film, "
-            f"60x real time or more for 1080p H.264 on 2 cores (default mode: {D.mode}).",
+            "plus frames where they lie more than --max-gap apart; decodes little else: a two-hour "
+            f"1080p H.264 film in about 1.5 min on 2 cores (default mode: {D.mode}).",
         ),
     ] = False,
     max_gap: Annotated[
@@ -50,14 +50,14 @@ def extract(
         float | None,
         typer.Option(
             help=f"One frame every SECONDS (default {D.every}; at least {D.min_frames} a file); decodes "
-            "nearly every frame: EVERYCOST."
+            "nearly every frame: a two-hour 1080p H.264 film in about 15 min on 2 cores."
         ),
     ] = None,
     per_film: Annotated[
         int | None,
         typer.Option(
             help=f"N frames spread evenly over each film (default {D.per_film}); each is a seek and a "
-            "decode from the keyframe before it: PERFILMCOST."
+            "decode from the keyframe before it: fast for H.264, slow for 4K HEVC's long GOPs."
         ),
     ] = None,
     shots: Annotated[
