@@ -45,8 +45,8 @@ def fill(
     kept: list[float], duration: float, config: ExtractConfig, dropped: Sequence[float] = ()
 ) -> list[Target]:
     """What "keyframes" mode adds to the keyframes ``kept``: timestamps spread evenly inside
-    every stretch of the kept window longer than ``max_gap`` without one; one
-    :data:`RETRY_AFTER` each keyframe in ``dropped`` (by the black or credits filter), before the
+    every stretch of the kept window longer than ``max_gap`` without one; one :data:`RETRY_AFTER`
+    after each keyframe in ``dropped`` (by the black or credits filter), if that is before the
     next keyframe; and ``min_frames`` more spread over the film when it gave fewer than that (a
     short clip)."""
     start, end = window(duration, config.skip_edges)
