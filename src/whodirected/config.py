@@ -130,6 +130,8 @@ class TrainConfig:
 
     head: str = "centroid"  # centroid, logistic, mlp or sgd-linear (benchmarks/real.py: why centroid)
     scaling: str = "shrunk"  # feature scaling: shrunk (variance shrunk towards the median) or standard
+    hubness: float = 0.5  # centroid: each director's score less this times its hub level (0.5: CSLS)
+    hubness_k: int = 10  # centroid: a director's hub level is its mean similarity to this many nearest other directors' frames
     learning_rate: float = 1e-4  # mlp and sgd-linear (the original project's Adam rate)
     epochs: int = 200  # sgd-linear (the original project's best epoch count)
     batch_size: int = 32  # sgd-linear

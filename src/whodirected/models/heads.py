@@ -102,6 +102,8 @@ class HeadConfig:
     head: str = "centroid"
     c_grid: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
     temperatures: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0, 80.0)  # centroid: softmax sharpness tried
+    hubness: float = TrainConfig.hubness
+    hubness_k: int = TrainConfig.hubness_k
     hidden: int = 0  # sgd-linear: add one dense layer of this size (0: none); mlp: its size (0 → 256)
     learning_rate: float = 1e-3
     epochs: int = 200
@@ -158,7 +160,8 @@ def _fit_centroid(
             means = centroids(u[~held], y[~held], n_classes, unit_blocks)
             known = np.isin(y[held], y[~held])  # a unit whose director is left with no frames says nothing
             if known.any():
-                sims.append(u[held][known] @ means.T + np.where(means.any(axis=1), 0.0, -1e9))
+                offset = -config.hubness * hub_levels(u[~held], y[~held], means, config.hubness_k)
+                sims.append(u[held][known] @ means.T + np.where(means.any(axis=1), offset, -1e9))
                 labels.append(y[held][known])
         if sims:
             sim, label = np.concatenate(sims), np.concatenate(labels)
@@ -171,8 +174,28 @@ def _fit_centroid(
             best_t = history["temperature"][int(np.argmin(history["cv_log_loss"]))]
     history["chosen_temperature"] = [float(best_t)]
     means = centroids(u, y, n_classes, unit_blocks)
-    bias = np.where(means.any(axis=1), 0.0, -1e9).astype(np.float32)
+    offset = -config.hubness * hub_levels(u, y, means, config.hubness_k)
+    bias = np.where(means.any(axis=1), best_t * offset, -1e9).astype(np.float32)
     return Head([(means.T * best_t).astype(np.float32)], [bias], history, unit_blocks)
+
+
+def hub_levels(u: np.ndarray, y: np.ndarray, means: np.ndarray, k: int) -> np.ndarray:
+    """Each director mean's hub level: its mean cosine similarity to the ``k`` nearest frames
+    of *other* directors (0 for a director without frames, or without others).
+
+    Among many directors, some means sit close to everyone's frames and win for frames of
+    directors they did not make; scoring similarity less half this level is cross-domain
+    similarity local scaling (CSLS, Conneau et al. 2018), which evens that out.
+    """
+    sims = u @ means.T  # (frames, directors)
+    sims[np.arange(len(y)), y] = np.nan  # a director's own frames do not count
+    top = min(k, len(u))
+    nearest = -np.sort(-np.nan_to_num(sims, nan=-np.inf), axis=0)[:top]  # k highest of each column
+    nearest[~np.isfinite(nearest)] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of no other frames: NaN → 0
+        levels = np.nan_to_num(np.nanmean(nearest, axis=0), nan=0.0)
+    return np.where(means.any(axis=1), levels, 0.0).astype(np.float32)
 
 
 def _fit_logistic(
@@ -301,6 +324,8 @@ def head_config(config: TrainConfig, chosen: dict | None = None) -> HeadConfig:
     return HeadConfig(
         **fixed,
         head=config.head,
+        hubness=config.hubness,
+        hubness_k=config.hubness_k,
         hidden=config.hidden,
         learning_rate=config.learning_rate,
         epochs=config.epochs,
