@@ -6,7 +6,8 @@ without pickle and run with NumPy alone.
 
 - ``centroid`` (default): nearest director mean. Each director is the mean direction of
   their frames (:func:`whodirected.vectors.centroids`); a frame's logits are its cosine
-  similarities to them times a temperature chosen on held-out scenes or films. With a
+  similarities to them, each less half that director's hub level (:func:`hub_levels`), times a
+  temperature chosen on held-out scenes or films. With a
   handful of films per director it generalises to new scenes far better than a fitted
   boundary (``benchmarks/real.py``).
 - ``logistic``: multinomial logistic regression, class-balanced, its regularisation chosen
