@@ -161,7 +161,7 @@ def test_a_sequel_is_not_claimed_as_the_film_you_have() -> None:
     assert film_threshold(v, films_, 0.05, np.arange(len(v))) == blind
 
 
-def test_the_hubness_correction_stops_one_director_winning_everyone_elses_frames() -> None:
+def test_the_hubness_correction_gives_a_hub_director_fewer_of_the_others_frames() -> None:
     """Director 0's frames sit around what every director shares (a hub): nearest mean gives
     it many of the others' new frames; less half its hub level (CSLS), fewer."""
     from whodirected.models.heads import HeadConfig, fit_head, hub_levels
