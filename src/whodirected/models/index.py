@@ -214,12 +214,13 @@ def film_threshold(
     step = max(1, len(vectors) // max_queries)
     best, same = [], []
     for i in range(0, len(vectors), step):
+        sims = vectors @ vectors[i]
         others = films != films[i]
-        best.append(float((vectors[others] @ vectors[i]).max()))
+        best.append(float(sims[others].max()))
         if directors is not None:
             siblings = others & (directors == directors[i])
             if siblings.any():
-                same.append(float((vectors[siblings] @ vectors[i]).max()))
+                same.append(float(sims[siblings].max()))
     threshold = float(np.quantile(best, 1.0 - false_rate))
     if len(same) >= min_same:
         threshold = max(threshold, float(np.quantile(same, 1.0 - false_rate)))

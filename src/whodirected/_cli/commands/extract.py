@@ -37,7 +37,7 @@ def extract(
             "--keyframes",
             help=f"The film's keyframes (shot starts and regular intervals), at least {D.min_gap:g} s apart, "
             "plus frames where they lie more than --max-gap apart; decodes little else: a two-hour "
-            f"1080p H.264 film in about 1.5 min on 2 cores (default mode: {D.mode}).",
+            f"1080p H.264 film in about 1.3 min on 2 cores (default mode: {D.mode}).",
         ),
     ] = False,
     max_gap: Annotated[
