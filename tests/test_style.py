@@ -30,7 +30,8 @@ def test_letterbox_ratio_is_measured() -> None:
         ((0, 0, 0, 0), (0, 0, 120, 80)),  # no bar: the whole frame
         ((10, 10, 0, 0), (0, 10, 120, 70)),  # letterbox
         ((0, 0, 15, 15), (15, 0, 105, 80)),  # pillarbox
-        ((0, 7, 0, 0), (0, 0, 120, 73)),  # one bar, at the bottom only
+        ((0, 7, 0, 0), (0, 0, 120, 80)),  # black at the bottom only: picture, bars come in pairs
+        ((6, 7, 0, 0), (0, 6, 120, 74)),  # uneven bars: the shallower depth from both sides
         ((5, 5, 9, 9), (9, 5, 111, 75)),  # windowbox
     ],
 )
@@ -39,6 +40,20 @@ def test_bars_are_found_on_any_side(bars: tuple[int, int, int, int], expected: t
     pixels = np.random.default_rng(1).integers(60, 200, (80, 120, 3), dtype=np.uint8)
     pixels[:top], pixels[80 - bottom :], pixels[:, :left], pixels[:, 120 - right :] = 0, 0, 0, 0
     assert active_box(Image.fromarray(pixels)) == expected
+
+
+def test_a_dark_scene_is_not_a_bar() -> None:
+    """Night, shadow and vignette are dark but textured; bars are flat black. A frame lit only
+    in its middle, or only in one half, keeps its whole picture (it was cut to a strip)."""
+    rng = np.random.default_rng(2)
+    pixels = rng.integers(0, 18, (80, 120, 3), dtype=np.uint8)  # a dark, grainy scene
+    pixels[30:50, 40:80] = 200  # one lit window
+    assert active_box(Image.fromarray(pixels)) == (0, 0, 120, 80)
+    pixels[:10], pixels[70:] = 0, 0  # the same scene letterboxed: the flat bars go
+    assert active_box(Image.fromarray(pixels)) == (0, 10, 120, 70)
+    thin = np.zeros((80, 120, 3), np.uint8)
+    thin[39:41] = 200  # only a line of light: a dark frame, not a picture 2 lines high
+    assert active_box(Image.fromarray(thin)) == (0, 0, 120, 80)
 
 
 def test_symmetry_and_off_centre() -> None:

@@ -37,6 +37,7 @@ from PIL import Image
 from whodirected.features import style
 
 WORK_HEIGHT = 432  # pixels: frames are searched at this height (extract saves 768x432)
+WIDEST = 4  # ... or smaller, when wider than this many times that height (a long strip)
 UPSAMPLE = 1  # dlib upsampling steps: 1 finds faces from about 40 px of the work copy
 CLOSE_UP, MEDIUM = 0.25, 0.12  # face-height shares from which a shot is close-up, medium
 SCALES = ("close-up", "medium", "long", "no face")
@@ -45,7 +46,7 @@ EMBEDDING = 128
 NAMES = ("faces", "face_height", "close_up", "medium", "long", "no_face", "face_x", "face_y")
 DIM = len(NAMES) + EMBEDDING  # the block: the traits above, then the largest face's descriptor
 SCALE_COLUMNS = slice(NAMES.index("close_up"), NAMES.index("no_face") + 1)  # one-hot, SCALES order
-VERSION = f"faces-1;h{WORK_HEIGHT};up{UPSAMPLE};cu{CLOSE_UP};m{MEDIUM}"
+VERSION = f"faces-2;h{WORK_HEIGHT};up{UPSAMPLE};cu{CLOSE_UP};m{MEDIUM}"
 INSTALL = "pip install 'whodirected[faces]'"
 SCALE_NOTE = (
     f"Shot scale from the largest face's height as a share of the picture's: close-up from {CLOSE_UP}, "
@@ -127,9 +128,10 @@ def detect(image: Image.Image, work_height: int = WORK_HEIGHT, upsample: int = U
     """The faces of a picture, found on a copy ``work_height`` pixels high."""
     detector, landmarks, descriptor = _models()
     image = image.convert("RGB")
-    if image.height != work_height:
-        width = max(1, round(image.width * work_height / image.height))
-        image = image.resize((width, work_height), Image.Resampling.BILINEAR)
+    scale = min(work_height / image.height, WIDEST * work_height / image.width)
+    if scale != 1:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BILINEAR)
     pixels = np.asarray(image)
     rects = sorted(detector(pixels, upsample), key=lambda r: -r.height())
     w, h = image.size

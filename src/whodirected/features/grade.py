@@ -51,7 +51,7 @@ NAMES: tuple[str, ...] = (
     *(f"edges_{area}" for area in _AREAS),
     *(f"hue_{i * 360 // HUE_BANDS:03d}" for i in range(HUE_BANDS)),
 )
-VERSION = "grade-1"
+VERSION = "grade-2"
 
 
 def _grid_shares(values: np.ndarray) -> list[float]:

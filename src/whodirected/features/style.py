@@ -14,9 +14,10 @@ import numpy as np
 from PIL import Image
 
 WORK_WIDTH = 256  # descriptors are computed on a copy this wide
-BAR_LUMA = 20.0  # rows/columns darker than this (0-255) on average, and flat, are bars
-BAR_STD = 8.0
-BAR_DARK_SHARE = 0.6  # a row at least this dark is part of a bar, even with subtitle text on it
+BAR_LUMA = 20.0  # a bar's black is no lighter than this (0-255)
+BAR_FLAT = 2.0  # ... and flat: its pixels lie within this many levels of the line's darkest
+BAR_SHARE = 0.6  # a line this much flat black is bar, even with subtitle text burnt into it
+MIN_PICTURE = 0.3  # bars leave at least this share of each side: a darker frame is all picture
 EDGE_THRESHOLD = 40.0  # Sobel magnitude (0-255 scale) that counts as an edge
 
 _HUE_BINS = 8
@@ -52,36 +53,45 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     ),
 )
 NAMES = tuple(d.name for d in DESCRIPTORS)
-VERSION = "style-2"
+VERSION = "style-3"
 
 
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
-    """``(left, top, right, bottom)`` of the picture inside black letterbox/pillarbox bars."""
+    """``(left, top, right, bottom)`` of the picture inside black letterbox/pillarbox bars.
+
+    A bar is made of flat black lines at the frame's edge, as deep on both sides: the shallower
+    side's depth is trimmed from both, so a dark part of the picture on one side stays picture.
+    Dark scenes have texture and grain where bars are flat, and a frame whose "bars" would leave
+    less than :data:`MIN_PICTURE` of it is a dark frame, kept whole."""
     width, height = image.size
-    edge_rows = [image.crop((0, 0, width, 1)), image.crop((0, height - 1, width, height))]
-    edge_columns = [image.crop((0, 0, 1, height)), image.crop((width - 1, 0, width, height))]
-    if all(_picture(_luma(r), axis=1)[0] for r in edge_rows) and all(
-        _picture(_luma(c), axis=0)[0] for c in edge_columns
-    ):
-        return 0, 0, width, height  # the outer lines are picture, so the box is the whole frame
     luma = _luma(image)
-    rows, cols = _picture(luma, axis=1), _picture(luma, axis=0)
-    if not rows.any() or not cols.any():
+    edges = ((luma[:1], 1), (luma[-1:], 1), (luma[:, :1], 0), (luma[:, -1:], 0))
+    if not any(_bar_lines(line, axis)[0] for line, axis in edges):
+        return 0, 0, width, height  # no edge line is bar: the whole frame is picture
+    vertical = _bar_depth(_bar_lines(luma, axis=1))
+    horizontal = _bar_depth(_bar_lines(luma, axis=0))
+    if height - 2 * vertical < MIN_PICTURE * height or width - 2 * horizontal < MIN_PICTURE * width:
         return 0, 0, width, height
-    top, bottom = int(np.argmax(rows)), len(rows) - int(np.argmax(rows[::-1]))
-    left, right = int(np.argmax(cols)), len(cols) - int(np.argmax(cols[::-1]))
-    return left, top, right, bottom
+    return horizontal, vertical, width - horizontal, height - vertical
 
 
 def _luma(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.float32)
 
 
-def _picture(luma: np.ndarray, axis: int) -> np.ndarray:
-    """Which rows (``axis`` 1) or columns (0) of ``luma`` are picture rather than bar."""
-    if axis == 1:  # a row of a bar is mostly black: subtitles burnt into a letterbox bar leave it a bar
-        return (luma > BAR_LUMA).mean(axis=1) > 1.0 - BAR_DARK_SHARE
-    return (luma.mean(axis=0) > BAR_LUMA) | (luma.std(axis=0) > BAR_STD)
+def _bar_lines(luma: np.ndarray, axis: int) -> np.ndarray:
+    """Which rows (``axis`` 1) or columns (0) of ``luma`` are bar: mostly flat black."""
+    darkest = luma.min(axis=axis, keepdims=True)
+    flat = (luma <= darkest + BAR_FLAT).mean(axis=axis)
+    return (darkest.squeeze(axis) <= BAR_LUMA) & (flat >= BAR_SHARE)
+
+
+def _bar_depth(lines: np.ndarray) -> int:
+    """How many lines are bar from both ends of ``lines`` at once (the shallower end's count)."""
+    picture = np.flatnonzero(~lines)
+    if not len(picture):
+        return len(lines)
+    return min(int(picture[0]), len(lines) - 1 - int(picture[-1]))
 
 
 def trim_bars(image: Image.Image) -> Image.Image:

@@ -36,7 +36,7 @@ class Preprocess:
 
     @property
     def version(self) -> str:
-        return f"trim-bars-2;{self.resize}{self.size};mean{self.mean};std{self.std};device-norm"
+        return f"trim-bars-3;{self.resize}{self.size};mean{self.mean};std{self.std};device-norm"
 
     def __call__(self, image: Image.Image) -> np.ndarray:
         """HWC uint8 array, ``size`` x ``size`` x 3."""
