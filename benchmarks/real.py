@@ -78,7 +78,8 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
     ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "shrunk", ""),
     ("efficientnet-lite0", "mlp", "shrunk", ""),
     ("faces", "centroid", "shrunk", "faces alone: count, shot scale, position, who"),
-    ("efficientnet-lite0+faces", "centroid", "shrunk", "faces at 1/2 weight"),
+    ("efficientnet-lite0+faces", "centroid", "shrunk", "faces as recurring actors"),
+    ("efficientnet-lite2+grade+faces", "centroid", "shrunk", "faces as recurring actors"),
 ]
 
 
@@ -92,6 +93,7 @@ STILLS_ROWS: list[tuple[str, str, str]] = [  # backbone, head, what the row is
     ("efficientnet-lite2+grade", "centroid", "the default: grade a quarter of the similarity"),
     ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "with intermediate channel statistics"),
     ("efficientnet-lite2+grade", "logistic", ""),
+    ("efficientnet-lite2+grade+faces", "centroid", "faces as recurring actors"),
 ]
 
 

@@ -3,6 +3,8 @@ and a frame of Tears of Steel (CC-BY, ../shared)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ from whodirected.config import EmbedConfig, TrainConfig  # noqa: E402
 from whodirected.features import faces  # noqa: E402
 from whodirected.features.backbones import create  # noqa: E402
 from whodirected.features.dataset import load_dataset  # noqa: E402
-from whodirected.models.model import Model  # noqa: E402
+from whodirected.models.explain import features  # noqa: E402
+from whodirected.models.model import Model, ModelError  # noqa: E402
 from whodirected.models.train import train  # noqa: E402
 
 ASTRONAUT = Image.fromarray(skimage_data.astronaut())
@@ -129,6 +132,39 @@ def test_a_model_with_the_faces_block_shows_recurring_actors(face_models: tuple[
     assert plain.face_matches == [] and plain.shot_scale is None and plain.shot is None and plain.ranking
     still = Model.load(with_faces).predict(Image.fromarray(skimage_data.rocket()))
     assert still.face_matches == [] and still.shot_scale == "no face"
+
+
+def test_recurring_actors_raise_their_director(face_models: tuple[Path, Path], tmp_path: Path) -> None:
+    """Beside other blocks, faces count only through the actors: the same person as in one
+    director's training frames adds the bonus to that director, a frame without a face gets
+    none, and a model file keeps the actors."""
+    model = Model.load(face_models[0])
+    actors = model.head.actors
+    assert actors is not None and len(actors.faces) == 8  # the astronaut, in both films' frames
+    assert set(model.classes[int(d)] for d in actors.directors) == {"Astro Director"}
+    assert actors.bonus == pytest.approx(TrainConfig.actors * model.head.history["chosen_temperature"][0])
+    query = features(
+        model, [ASTRONAUT.transpose(Image.Transpose.FLIP_LEFT_RIGHT), Image.fromarray(skimage_data.rocket())]
+    )
+    with_actors = model.logits(query)
+    model.head.actors = None
+    added = with_actors - model.logits(query)
+    astro = model.classes.index("Astro Director")
+    assert added[0, astro] == pytest.approx(actors.bonus) and added[0, 1 - astro] == 0
+    assert not added[1].any()  # the rocket has no face: nothing added
+
+    info = json.loads((face_models[0] / "model.json").read_text())
+    copy = tmp_path / "model"
+    shutil.copytree(face_models[0], copy)
+    (copy / "model.json").write_text(json.dumps({**info, "format_version": 3}))
+    with pytest.raises(ModelError, match="before faces counted as recurring actors.*retrain"):
+        Model.load(copy)
+    (copy / "model.json").write_text(json.dumps(info))
+    arrays = dict(np.load(copy / "model.npz"))
+    arrays["actor_directors"] = arrays["actor_directors"] + 5  # directors the model does not have
+    np.savez(copy / "model.npz", **arrays)
+    with pytest.raises(ModelError, match="actor_directors must be directors of the model"):
+        Model.load(copy)
 
 
 def test_the_page_shows_a_face_match(face_models: tuple[Path, Path], tmp_path: Path) -> None:

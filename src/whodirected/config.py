@@ -132,6 +132,7 @@ class TrainConfig:
     scaling: str = "shrunk"  # feature scaling: shrunk (variance shrunk towards the median) or standard
     hubness: float = 0.5  # centroid: each director's score less this times its hub level (0.5: CSLS)
     hubness_k: int = 10  # centroid: a director's hub level is its mean similarity to this many nearest other directors' frames
+    actors: float = 0.2  # centroid with a faces block: added to the similarity of each director whose training frames show the face
     learning_rate: float = 1e-4  # mlp and sgd-linear (the original project's Adam rate)
     epochs: int = 200  # sgd-linear (the original project's best epoch count)
     batch_size: int = 32  # sgd-linear
@@ -160,6 +161,8 @@ class TrainConfig:
             raise ValueError(
                 "open_set_accept: must be between 0.5 and 1: thresholds that refuse most known frames are useless"
             )
+        if self.actors < 0:
+            raise ValueError("actors: must be 0 (faces do not count) or more")
         return self
 
 

@@ -30,7 +30,8 @@ def sizes(blocks: Blocks) -> list[int]:
 
 def shares(blocks: Blocks) -> np.ndarray:
     """Each block's share of a similarity, summing to 1: its registry entry's ``weight`` for a
-    named block (1 for a bare size or an unknown name), over the total."""
+    named block (1 for a bare size or an unknown name), over the total. A block of weight 0
+    (``faces``) has no share beside others, and an equal one when all blocks weigh 0."""
     from whodirected.features.backbones.registry import REGISTRY  # the registry knows each block
 
     weights = np.asarray(
@@ -41,6 +42,8 @@ def shares(blocks: Blocks) -> np.ndarray:
             for b in blocks
         ]
     )
+    if not weights.any():
+        weights = np.ones_like(weights)
     return weights / weights.sum()
 
 

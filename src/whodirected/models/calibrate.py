@@ -32,7 +32,7 @@ import numpy as np
 
 from whodirected.config import TrainConfig
 from whodirected.features.vectors import block_unit, centroids, familiarity
-from whodirected.models.heads import HeadConfig, Scaler, fit_head
+from whodirected.models.heads import HeadConfig, Scaler, fit_scaled
 from whodirected.models.labelled import Labelled
 
 DIRECTOR_GROUPS = 5  # directors are held out in this many groups, in turn
@@ -115,12 +115,13 @@ def fit_and_score(
     normalised top probability (:func:`normalised`), familiarity, and whether the top was right."""
     n_classes = len(data.classes)
     blocks = data.features.blocks
-    scaler = Scaler.fit(data.x[train_idx], blocks, scaling)
-    train_x = scaler.transform(data.x[train_idx])
     trained = np.unique(data.y[train_idx])
     fitted = None
     if len(trained) >= 2:
-        fitted = fit_head(train_x, data.y[train_idx], data.units[train_idx], n_classes, head, blocks)
+        scaler, fitted = fit_scaled(data, train_idx, head, scaling)
+    else:
+        scaler = Scaler.fit(data.x[train_idx], blocks, scaling)
+    train_x = scaler.transform(data.x[train_idx])
     means = centroids(train_x, data.y[train_idx], n_classes, blocks)
     scores = []
     for test_idx in tests:

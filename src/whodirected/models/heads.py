@@ -9,7 +9,8 @@ without pickle and run with NumPy alone.
   similarities to them, each less half that director's hub level (:func:`hub_levels`), times a
   temperature chosen on held-out scenes or films. With a
   handful of films per director it generalises to new scenes far better than a fitted
-  boundary (``benchmarks/real.py``).
+  boundary (``benchmarks/real.py``). With a ``faces`` block it also knows each director's
+  actors (:class:`Actors`).
 - ``logistic``: multinomial logistic regression, class-balanced, its regularisation chosen
   by cross-validation grouped by held-out unit (film, or scene when films are few).
 - ``mlp``: one hidden layer, early stopping (scikit-learn).
@@ -25,10 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from whodirected.config import HEADS, SCALINGS, TrainConfig
+from whodirected.features import faces
+from whodirected.features.backbones.registry import block_columns
 from whodirected.features.vectors import block_unit, centroids, shares, sizes
 from whodirected.models.labelled import Labelled
 
-__all__ = ["HEADS", "SCALINGS", "Head", "HeadConfig", "Scaler", "fit", "fit_head", "head_config"]
+__all__ = ["HEADS", "SCALINGS", "Actors", "Head", "HeadConfig", "Scaler", "fit", "fit_head", "head_config"]
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Scaler:
             raise ValueError(f"unknown scaling {scaling!r}; choose from {', '.join(SCALINGS)}")
         widths = sizes(blocks)
         relative = np.sqrt(shares(blocks) * len(widths))  # 1 for blocks of equal weight
+        relative[relative == 0] = 1.0  # a block without a share is kept, standardised (heads.Actors read it)
         weights = np.concatenate(
             [np.full(size, r / np.sqrt(size)) for size, r in zip(widths, relative, strict=True)]
         )
@@ -72,8 +76,77 @@ class Scaler:
 
 
 @dataclass
+class Actors:
+    """Recurring actors: directors cast the same people again, so a face that is the same person
+    (dlib descriptors nearer than :data:`whodirected.features.faces.MATCH_DISTANCE`) as a face in
+    a director's training frames adds ``bonus`` to that director's logit.
+
+    ``faces`` are the training frames' largest-face descriptors and ``directors`` whose frames
+    they are. The head sees scaled features, so the scaler's ``mean`` and ``scale`` of the
+    ``faces`` block's columns are kept to read the descriptors back (``benchmarks/real.py``:
+    films never seen)."""
+
+    faces: np.ndarray  # (n, 128) float32
+    directors: np.ndarray  # (n,) int64
+    bonus: float  # added to a matched director's logit (similarity bonus x temperature)
+    columns: slice  # the faces block in the features
+    mean: np.ndarray  # the scaler's mean and scale of those columns
+    scale: np.ndarray
+
+    @classmethod
+    def of(cls, raw: np.ndarray, y: np.ndarray, blocks, scaler: Scaler, bonus: float) -> Actors | None:
+        """The actors of training frames ``raw`` (unscaled features) by directors ``y``; ``None``
+        without a ``faces`` block."""
+        columns = _faces_columns(blocks)
+        if columns is None:
+            return None
+        descriptors, found = faces.embeddings(raw[:, columns])
+        return cls.build(descriptors[found], y[found], bonus, blocks, scaler)
+
+    @classmethod
+    def build(
+        cls, descriptors: np.ndarray, directors: np.ndarray, bonus: float, blocks, scaler: Scaler
+    ) -> Actors:
+        """Actors from their descriptors and directors (as a model file keeps them)."""
+        columns = _faces_columns(blocks)
+        if columns is None:
+            raise ValueError("actors need a faces block in the features")
+        return cls(
+            np.asarray(descriptors, np.float32),
+            np.asarray(directors, np.int64),
+            float(bonus),
+            columns,
+            scaler.mean[columns],
+            scaler.scale[columns],
+        )
+
+    def logits(self, x: np.ndarray, n_classes: int) -> np.ndarray:
+        """``bonus`` for each director whose actor is in each row of scaled features ``x``."""
+        out = np.zeros((len(x), n_classes), np.float32)
+        block = x[:, self.columns] / self.scale + self.mean
+        descriptors, found = faces.embeddings(block)
+        found &= block[:, 0] >= 0.5  # a face count read back through float rounding
+        if not found.any() or not len(self.faces):
+            return out
+        near = (
+            np.linalg.norm(descriptors[found][:, None, :] - self.faces[None], axis=2) < faces.MATCH_DISTANCE
+        )
+        cast = np.zeros((len(self.faces), n_classes), np.float32)
+        cast[np.arange(len(self.faces)), self.directors] = 1.0
+        out[found] = self.bonus * ((near.astype(np.float32) @ cast) > 0)
+        return out
+
+
+def _faces_columns(blocks) -> slice | None:
+    """The ``faces`` block's columns among ``blocks`` ((name, size) pairs or bare sizes)."""
+    named = [(str(b[0]), int(b[1])) if isinstance(b, (tuple, list)) else ("", int(b)) for b in blocks]
+    return block_columns(named, "faces")
+
+
+@dataclass
 class Head:
-    """Dense layers as arrays: ``weights[i]`` is (in, out), ReLU between, softmax at the end."""
+    """Dense layers as arrays: ``weights[i]`` is (in, out), ReLU between, softmax at the end;
+    the centroid head may add its directors' :class:`Actors`."""
 
     weights: list[np.ndarray]
     biases: list[np.ndarray]
@@ -81,14 +154,18 @@ class Head:
     unit_blocks: list = field(
         default_factory=list
     )  # blocks made unit first (centroid head): (name, size) or size
+    actors: Actors | None = None
 
     def logits(self, x: np.ndarray) -> np.ndarray:
+        scaled = x
         if self.unit_blocks:
             x = block_unit(x, self.unit_blocks)
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = x @ w + b
             if i < len(self.weights) - 1:
                 x = np.maximum(x, 0)
+        if self.actors is not None:
+            x = x + self.actors.logits(np.atleast_2d(scaled), x.shape[1])
         return x
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -105,6 +182,7 @@ class HeadConfig:
     temperatures: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0, 80.0)  # centroid: softmax sharpness tried
     hubness: float = TrainConfig.hubness
     hubness_k: int = TrainConfig.hubness_k
+    actors: float = TrainConfig.actors
     hidden: int = 0  # sgd-linear: add one dense layer of this size (0: none); mlp: its size (0 → 256)
     learning_rate: float = 1e-3
     epochs: int = 200
@@ -327,6 +405,7 @@ def head_config(config: TrainConfig, chosen: dict | None = None) -> HeadConfig:
         head=config.head,
         hubness=config.hubness,
         hubness_k=config.hubness_k,
+        actors=config.actors,
         hidden=config.hidden,
         learning_rate=config.learning_rate,
         epochs=config.epochs,
@@ -341,13 +420,20 @@ def fit(
     """Fit scaler and head on the frames at ``index`` (all when ``None``); settings are tuned
     on the held-out units (:mod:`whodirected.models.labelled`) unless ``head`` fixes them."""
     index = np.arange(len(data.y)) if index is None else index
-    scaler = Scaler.fit(data.x[index], data.features.blocks, config.scaling)
+    return fit_scaled(data, index, head or head_config(config), config.scaling)
+
+
+def fit_scaled(data: Labelled, index: np.ndarray, head: HeadConfig, scaling: str) -> tuple[Scaler, Head]:
+    """A scaler and head fitted on the frames at ``index``; a centroid head with a ``faces`` block
+    gets its directors' :class:`Actors`. Beside other blocks the faces block has no share in the
+    similarities (its registry weight is 0): a mean of many people's faces is no one's face,
+    and every frame without a face would look alike."""
+    blocks = data.features.blocks
+    scaler = Scaler.fit(data.x[index], blocks, scaling)
     fitted = fit_head(
-        scaler.transform(data.x[index]),
-        data.y[index],
-        data.units[index],
-        len(data.classes),
-        head or head_config(config),
-        data.features.blocks,
+        scaler.transform(data.x[index]), data.y[index], data.units[index], len(data.classes), head, blocks
     )
+    if head.head == "centroid" and head.actors > 0:
+        temperature = fitted.history["chosen_temperature"][0]
+        fitted.actors = Actors.of(data.x[index], data.y[index], blocks, scaler, head.actors * temperature)
     return scaler, fitted

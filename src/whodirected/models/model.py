@@ -24,15 +24,16 @@ from whodirected.features.images import load_picture
 from whodirected.features.vectors import block_unit, familiarity
 from whodirected.models.calibrate import OpenSet
 from whodirected.models.explain import Explanation, explain
-from whodirected.models.heads import Head, Scaler
+from whodirected.models.heads import Actors, Head, Scaler
 from whodirected.models.index import FrameIndex, index_vectors
 from whodirected.models.prediction import predict_images
 from whodirected.models.readout import StyleProfiles
-from whodirected.models.schema import check_arrays, check_info, read_json, read_npz
+from whodirected.models.schema import check_actors, check_arrays, check_info, read_json, read_npz
 
 FORMAT = "whodirected-model"
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (3,)  # 3: familiarity is the similarity to the nearest director's mean
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (3, 4)  # 3: familiarity is the similarity to the nearest director's mean
+# 4: a faces block counts as recurring actors, not in the similarities (a 3 with one is refused)
 STRUCTURE = (
     "format",
     "format_version",
@@ -42,6 +43,7 @@ STRUCTURE = (
     "layers",
     "head_unit_blocks",
     "history",
+    "actor_bonus",
 )
 
 
@@ -158,6 +160,9 @@ class Model:
             arrays.update(self.profiles.arrays())
         for i, (w, b) in enumerate(zip(self.head.weights, self.head.biases, strict=True)):
             arrays[f"layer{i}_weight"], arrays[f"layer{i}_bias"] = w, b
+        actors = self.head.actors
+        if actors is not None:
+            arrays["actor_faces"], arrays["actor_directors"] = actors.faces, actors.directors
         info = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -167,6 +172,7 @@ class Model:
             "layers": len(self.head.weights),
             "head_unit_blocks": self.head.unit_blocks,
             "history": self.head.history,
+            "actor_bonus": None if actors is None else actors.bonus,
             "open_set": self.open_set.to_dict() if self.open_set else None,
             **self.meta,
         }
@@ -198,6 +204,11 @@ class Model:
                     f"reads ({FORMAT_VERSION}); {'upgrade whodirected' if newer else 'retrain the model'}"
                 )
             check_info(path / "model.json", info)
+            if version == 3 and any(block[0] == "faces" for block in info["blocks"]):
+                raise ModelError(
+                    f"{path}: this model weighs its faces block as whodirected did before faces counted "
+                    "as recurring actors (format 3); retrain it"
+                )
             blocks = [(name, size) for name, size in info["blocks"]]
             width = sum(size for _, size in blocks)
             layers = info["layers"]
@@ -210,6 +221,11 @@ class Model:
                 [v if isinstance(v, int) else (v[0], v[1]) for v in info.get("head_unit_blocks", [])],
             )
             scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
+            if info.get("actor_bonus") is not None:
+                check_actors(path / "model.npz", arrays, len(info["classes"]))
+                head.actors = Actors.build(
+                    arrays["actor_faces"], arrays["actor_directors"], info["actor_bonus"], blocks, scaler
+                )
             profiles = StyleProfiles.from_arrays(arrays)
             index = FrameIndex.load(path, len(info["classes"]))
             open_set = OpenSet(**info["open_set"]) if info.get("open_set") else None

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from whodirected.errors import ModelError
+from whodirected.features import faces
 
 MAX_JSON_BYTES = 16 << 20  # model.json: settings, names and figures, never near this
 MAX_ARRAY_BYTES = 1 << 30  # all arrays of one .npz inflated (a 20,000-frame index is ~0.3 GB)
@@ -107,6 +108,15 @@ def check_info(path: Path, info: dict) -> None:
         "a list of block sizes or [name, size] pairs",
     )
     _field(path, "history", isinstance(info.get("history", {}), dict), "an object")
+    bonus = info.get("actor_bonus")
+    if bonus is not None:
+        _field(path, "actor_bonus", _number(bonus) and bonus >= 0, "null or a finite number, 0 or more")
+        _field(
+            path,
+            "actor_bonus",
+            any(b == ["faces", faces.DIM] for b in info["blocks"]),
+            f"null without a faces block of {faces.DIM} columns",
+        )
     open_set = info.get("open_set")
     if open_set is not None:
         _field(path, "open_set", isinstance(open_set, dict), "an object or null")
@@ -178,3 +188,24 @@ def check_arrays(path: Path, arrays: dict[str, np.ndarray], layers: int, n_class
         _field(path, name, arrays[name].shape == (width,), f"({width},), the features' width")
     if "centroids" in arrays:
         _field(path, "centroids", arrays["centroids"].shape == (n_classes, width), f"({n_classes}, {width})")
+
+
+def check_actors(path: Path, arrays: dict[str, np.ndarray], n_classes: int) -> None:
+    """The recurring actors of a centroid head with a faces block: (n, 128) finite descriptors
+    and, for each, a director that the model has."""
+    for name in ("actor_faces", "actor_directors"):
+        _field(path, name, name in arrays, "present in model.npz (model.json has an actor_bonus)")
+    descriptors, directors = arrays["actor_faces"], arrays["actor_directors"]
+    _field(
+        path, "actor_faces", descriptors.dtype.kind == "f" and descriptors.ndim == 2, "a 2-D array of numbers"
+    )
+    _field(path, "actor_faces", descriptors.shape[1:] == (128,), "128 numbers a face")
+    _field(path, "actor_faces", bool(np.isfinite(descriptors).all()), "finite (no NaN or infinity)")
+    _field(path, "actor_directors", directors.dtype.kind in "iu", "whole numbers")
+    _field(path, "actor_directors", directors.shape == (len(descriptors),), "one director a face")
+    _field(
+        path,
+        "actor_directors",
+        bool(((directors >= 0) & (directors < n_classes)).all()),
+        f"directors of the model (0 to {n_classes - 1})",
+    )

@@ -178,7 +178,9 @@ class BackboneSpec:
     weights_tag: str = ""  # the weights' name in the features' version
     fixed_version: str = ""  # a block that is not a network: its features' version
     install: str = ""  # how to install what it requires, when that is not a dependency
-    weight: float = 1.0  # its weight beside other blocks in the similarities (features.vectors.shares)
+    weight: float = (
+        1.0  # its weight beside other blocks in the similarities (features.vectors.shares); 0: none
+    )
 
     def version(self, random_weights: bool = False, precision: str = "fp32") -> str:
         """The features' version, known without building the backbone (nor importing torch)."""
@@ -316,4 +318,5 @@ register_computed(
     requires="dlib,face_recognition_models",
     about="faces: shot scale (close-up, medium, long), position, and who (recurring actors)",
     install=faces.INSTALL,
+    weight=0.0,  # beside other blocks, faces count as recurring actors (models.heads.Actors), not in similarities
 )
