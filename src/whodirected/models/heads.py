@@ -97,7 +97,7 @@ class Actors:
     def of(cls, raw: np.ndarray, y: np.ndarray, blocks, scaler: Scaler, bonus: float) -> Actors | None:
         """The actors of training frames ``raw`` (unscaled features) by directors ``y``; ``None``
         without a ``faces`` block."""
-        columns = _faces_columns(blocks)
+        columns = block_columns(blocks, "faces")
         if columns is None:
             return None
         descriptors, found = faces.embeddings(raw[:, columns])
@@ -108,7 +108,7 @@ class Actors:
         cls, descriptors: np.ndarray, directors: np.ndarray, bonus: float, blocks, scaler: Scaler
     ) -> Actors:
         """Actors from their descriptors and directors (as a model file keeps them)."""
-        columns = _faces_columns(blocks)
+        columns = block_columns(blocks, "faces")
         if columns is None:
             raise ValueError("actors need a faces block in the features")
         return cls(
@@ -128,19 +128,13 @@ class Actors:
         found &= block[:, 0] >= 0.5  # a face count read back through float rounding
         if not found.any() or not len(self.faces):
             return out
-        near = (
-            np.linalg.norm(descriptors[found][:, None, :] - self.faces[None], axis=2) < faces.MATCH_DISTANCE
-        )
+        query = descriptors[found]
+        squared = (query**2).sum(1)[:, None] + (self.faces**2).sum(1)[None] - 2 * query @ self.faces.T
+        near = squared < faces.MATCH_DISTANCE**2
         cast = np.zeros((len(self.faces), n_classes), np.float32)
         cast[np.arange(len(self.faces)), self.directors] = 1.0
         out[found] = self.bonus * ((near.astype(np.float32) @ cast) > 0)
         return out
-
-
-def _faces_columns(blocks) -> slice | None:
-    """The ``faces`` block's columns among ``blocks`` ((name, size) pairs or bare sizes)."""
-    named = [(str(b[0]), int(b[1])) if isinstance(b, (tuple, list)) else ("", int(b)) for b in blocks]
-    return block_columns(named, "faces")
 
 
 @dataclass

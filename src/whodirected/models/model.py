@@ -162,7 +162,8 @@ class Model:
             arrays[f"layer{i}_weight"], arrays[f"layer{i}_bias"] = w, b
         actors = self.head.actors
         if actors is not None:
-            arrays["actor_faces"], arrays["actor_directors"] = actors.faces, actors.directors
+            arrays["actor_faces"] = actors.faces.astype(np.float16)  # as the index keeps faces
+            arrays["actor_directors"] = actors.directors
         info = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

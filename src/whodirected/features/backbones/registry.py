@@ -178,9 +178,7 @@ class BackboneSpec:
     weights_tag: str = ""  # the weights' name in the features' version
     fixed_version: str = ""  # a block that is not a network: its features' version
     install: str = ""  # how to install what it requires, when that is not a dependency
-    weight: float = (
-        1.0  # its weight beside other blocks in the similarities (features.vectors.shares); 0: none
-    )
+    weight: float = 1.0  # its weight beside other blocks in the similarities (vectors.shares); 0: none
 
     def version(self, random_weights: bool = False, precision: str = "fp32") -> str:
         """The features' version, known without building the backbone (nor importing torch)."""
