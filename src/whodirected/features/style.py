@@ -64,10 +64,15 @@ def active_box(image: Image.Image) -> tuple[int, int, int, int]:
     Dark scenes have texture and grain where bars are flat, and a frame whose "bars" would leave
     less than :data:`MIN_PICTURE` of it is a dark frame, kept whole."""
     width, height = image.size
-    luma = _luma(image)
-    edges = ((luma[:1], 1), (luma[-1:], 1), (luma[:, :1], 0), (luma[:, -1:], 0))
-    if not any(_bar_lines(line, axis)[0] for line, axis in edges):
+    edges = (  # each outer line and the axis along which it is a line
+        ((0, 0, width, 1), 1),
+        ((0, height - 1, width, height), 1),
+        ((0, 0, 1, height), 0),
+        ((width - 1, 0, width, height), 0),
+    )
+    if not any(_bar_lines(_luma(image.crop(box)), axis)[0] for box, axis in edges):
         return 0, 0, width, height  # no edge line is bar: the whole frame is picture
+    luma = _luma(image)
     vertical = _bar_depth(_bar_lines(luma, axis=1))
     horizontal = _bar_depth(_bar_lines(luma, axis=0))
     if height - 2 * vertical < MIN_PICTURE * height or width - 2 * horizontal < MIN_PICTURE * width:
