@@ -101,16 +101,14 @@ class Actors:
         if columns is None:
             return None
         descriptors, found = faces.embeddings(raw[:, columns])
-        return cls.build(descriptors[found], y[found], bonus, blocks, scaler)
+        return cls.build(descriptors[found], y[found], bonus, columns, scaler)
 
     @classmethod
     def build(
-        cls, descriptors: np.ndarray, directors: np.ndarray, bonus: float, blocks, scaler: Scaler
+        cls, descriptors: np.ndarray, directors: np.ndarray, bonus: float, columns: slice, scaler: Scaler
     ) -> Actors:
-        """Actors from their descriptors and directors (as a model file keeps them)."""
-        columns = block_columns(blocks, "faces")
-        if columns is None:
-            raise ValueError("actors need a faces block in the features")
+        """Actors from their descriptors and directors (as a model file keeps them), the faces
+        block at ``columns`` of the features ``scaler`` scales."""
         return cls(
             np.asarray(descriptors, np.float32),
             np.asarray(directors, np.int64),
@@ -124,16 +122,11 @@ class Actors:
         """``bonus`` for each director whose actor is in each row of scaled features ``x``."""
         out = np.zeros((len(x), n_classes), np.float32)
         block = x[:, self.columns] / self.scale + self.mean
-        descriptors, found = faces.embeddings(block)
-        found &= block[:, 0] >= 0.5  # a face count read back through float rounding
-        if not found.any() or not len(self.faces):
-            return out
-        query = descriptors[found]
+        found = np.flatnonzero(block[:, 0] >= 0.5)  # a face count, read back through float rounding
+        query = faces.embeddings(block[found])[0]
         squared = (query**2).sum(1)[:, None] + (self.faces**2).sum(1)[None] - 2 * query @ self.faces.T
-        near = squared < faces.MATCH_DISTANCE**2
-        cast = np.zeros((len(self.faces), n_classes), np.float32)
-        cast[np.arange(len(self.faces)), self.directors] = 1.0
-        out[found] = self.bonus * ((near.astype(np.float32) @ cast) > 0)
+        rows, matched = np.nonzero(squared < faces.MATCH_DISTANCE**2)
+        out[found[rows], self.directors[matched]] = self.bonus
         return out
 
 

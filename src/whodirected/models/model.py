@@ -19,7 +19,7 @@ import numpy as np
 
 from whodirected._atomic import atomic_folder
 from whodirected.errors import ModelError
-from whodirected.features.backbones import REGISTRY, content_blocks, create, parts
+from whodirected.features.backbones import REGISTRY, block_columns, content_blocks, create, parts
 from whodirected.features.images import load_picture
 from whodirected.features.vectors import block_unit, familiarity
 from whodirected.models.calibrate import OpenSet
@@ -225,7 +225,11 @@ class Model:
             if info.get("actor_bonus") is not None:
                 check_actors(path / "model.npz", arrays, len(info["classes"]))
                 head.actors = Actors.build(
-                    arrays["actor_faces"], arrays["actor_directors"], info["actor_bonus"], blocks, scaler
+                    arrays["actor_faces"],
+                    arrays["actor_directors"],
+                    info["actor_bonus"],
+                    block_columns(blocks, "faces"),  # check_info: a model with actors has the block
+                    scaler,
                 )
             profiles = StyleProfiles.from_arrays(arrays)
             index = FrameIndex.load(path, len(info["classes"]))
