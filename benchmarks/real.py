@@ -55,9 +55,14 @@ from whodirected.models.heads import Scaler
 from whodirected.models.labelled import Labelled, labelled
 
 LITE0 = "efficientnet-lite0"
-DEFAULT = ("efficientnet-lite2+grade", "centroid", "shrunk")
+DEFAULT = ("efficientnet-lite2+grade+style", "centroid", "shrunk")
 ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the row is
-    ("efficientnet-lite0+style", "logistic", "standard", "the defaults before real footage"),
+    (
+        "efficientnet-lite0+style",
+        "logistic",
+        "standard",
+        "the defaults before real footage (style then weighed as much as the network)",
+    ),
     ("efficientnet-lite0", "logistic", "standard", ""),
     ("efficientnet-lite0", "logistic", "shrunk", ""),
     ("efficientnet-lite0", "centroid", "standard", ""),
@@ -66,20 +71,30 @@ ROWS: list[tuple[str, str, str, str]] = [  # backbone, head, scaling, what the r
     ("efficientnet-lite1", "centroid", "shrunk", ""),
     ("efficientnet-lite2", "centroid", "shrunk", ""),
     ("style", "centroid", "shrunk", "the 22 style descriptors alone"),
-    ("efficientnet-lite0+style", "centroid", "shrunk", "style at 1/2 weight"),
-    ("efficientnet-lite0+efficientnet-lite0+style", "centroid", "shrunk", "style at 1/3 weight"),
+    ("efficientnet-lite0+style", "centroid", "shrunk", "style 1/13 of the similarity"),
     ("efficientnet-lite0-stats", "centroid", "shrunk", "intermediate channel means and spreads"),
     ("efficientnet-lite0+efficientnet-lite0-stats", "centroid", "shrunk", ""),
     ("grade", "centroid", "shrunk", "the 54 grading, light and framing descriptors alone"),
     ("efficientnet-lite0+grade", "centroid", "shrunk", ""),
     ("efficientnet-lite2+style", "centroid", "shrunk", ""),
-    ("efficientnet-lite2+grade", "centroid", "shrunk", "the default: grade a quarter of the similarity"),
-    ("efficientnet-lite2+grade", "logistic", "shrunk", ""),
-    ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "shrunk", ""),
+    (
+        "efficientnet-lite2+grade",
+        "centroid",
+        "shrunk",
+        "the default before style: grade a quarter of the similarity",
+    ),
+    (
+        "efficientnet-lite2+grade+style",
+        "centroid",
+        "shrunk",
+        "the default: grade 4/17 of the similarity, style 1/17",
+    ),
+    ("efficientnet-lite2+grade+style", "logistic", "shrunk", ""),
+    ("efficientnet-lite2+grade+style+efficientnet-lite0-stats", "centroid", "shrunk", ""),
     ("efficientnet-lite0", "mlp", "shrunk", ""),
     ("faces", "centroid", "shrunk", "faces alone: count, shot scale, position, who"),
     ("efficientnet-lite0+faces", "centroid", "shrunk", "faces as recurring actors"),
-    ("efficientnet-lite2+grade+faces", "centroid", "shrunk", "faces as recurring actors"),
+    ("efficientnet-lite2+grade+style+faces", "centroid", "shrunk", "faces as recurring actors"),
 ]
 
 
@@ -88,12 +103,17 @@ STILLS_ROWS: list[tuple[str, str, str]] = [  # backbone, head, what the row is
     ("efficientnet-lite2", "centroid", ""),
     ("style", "centroid", "the 22 style descriptors"),
     ("grade", "centroid", "the 54 grading, light and framing descriptors"),
-    ("efficientnet-lite2+style", "centroid", ""),
+    ("efficientnet-lite2+style", "centroid", "style 1/13 of the similarity"),
     ("efficientnet-lite0+grade", "centroid", ""),
-    ("efficientnet-lite2+grade", "centroid", "the default: grade a quarter of the similarity"),
-    ("efficientnet-lite2+grade+efficientnet-lite0-stats", "centroid", "with intermediate channel statistics"),
-    ("efficientnet-lite2+grade", "logistic", ""),
-    ("efficientnet-lite2+grade+faces", "centroid", "faces as recurring actors"),
+    ("efficientnet-lite2+grade", "centroid", "the default before style: grade a quarter"),
+    ("efficientnet-lite2+grade+style", "centroid", "the default: grade 4/17 of the similarity, style 1/17"),
+    (
+        "efficientnet-lite2+grade+style+efficientnet-lite0-stats",
+        "centroid",
+        "with intermediate channel statistics",
+    ),
+    ("efficientnet-lite2+grade+style", "logistic", ""),
+    ("efficientnet-lite2+grade+style+faces", "centroid", "faces as recurring actors"),
 ]
 
 

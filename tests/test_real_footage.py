@@ -84,7 +84,10 @@ def test_train_and_evaluate_say_what_they_can_and_cannot_measure(
     assert "keep 80% of held-out frames of known directors accepted" in trained.stderr
     assert "scene-held-out" in trained.stderr and "called unknown" in trained.stderr
     info = json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))
-    assert info["open_set"]["unknown_refused"] is not None and info["backbone"] == "efficientnet-lite2+grade"
+    assert (
+        info["open_set"]["unknown_refused"] is not None
+        and info["backbone"] == "efficientnet-lite2+grade+style"
+    )
 
     result = run("evaluate", str(real_frames.root), "-o", str(tmp_path / "eval"), "--features", str(store))
     assert result.returncode == 0, result.stderr

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from whodirected.config import EmbedConfig, TrainConfig, load_config, override
+from whodirected.features.backbones import weighted
 from whodirected.features.dataset import load_dataset
 from whodirected.features.embed import EmbedSummary, Features
 from whodirected.models.evaluate import evaluate, grouped_folds
@@ -84,6 +85,35 @@ def test_model_round_trip_is_identical_and_has_no_pickle(tmp_path: Path) -> None
         Model.load(tmp_path / "m")
     with pytest.raises(ModelError, match="not a whodirected model"):
         Model.load(tmp_path / "nothing")
+
+
+def test_a_model_keeps_its_block_weights_and_an_older_model_the_weights_it_had(tmp_path: Path) -> None:
+    """A model file records each block's weight, so a later change of a registry weight (style:
+    1 → 1/12 in format 5) leaves models already trained as they were."""
+    data = synthetic(per_film_only=False)
+    blocks = [("efficientnet-lite0", 8), ("style", 8)]
+    features = Features(data.x, data.features.ok, blocks, EmbedSummary())
+    scaler = Scaler.fit(data.x, blocks)
+    head = fit_head(scaler.transform(data.x), data.y, data.groups, 4, HeadConfig(), blocks)
+    Model(data.classes, "efficientnet-lite0+style", weighted(features.blocks), scaler, head).save(
+        tmp_path / "m"
+    )
+    info = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert info["format_version"] == FORMAT_VERSION == 5
+    assert info["blocks"] == [["efficientnet-lite0", 8, 1.0], ["style", 8, pytest.approx(1 / 12)]]
+    now = Model.load(tmp_path / "m").predict_proba(data.x)
+
+    old = {**info, "format_version": 4, "blocks": [b[:2] for b in info["blocks"]]}
+    old["head_unit_blocks"] = [b[:2] for b in info["head_unit_blocks"]]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(old))
+    loaded = Model.load(tmp_path / "m")
+    assert [w for *_, w in loaded.blocks] == [1.0, 1.0]  # style weighed as much as the network, as then
+    assert [w for *_, w in loaded.head.unit_blocks] == [1.0, 1.0]
+    assert not np.allclose(loaded.predict_proba(data.x), now)
+
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**info, "blocks": [["style", 8, -1.0]]}))
+    with pytest.raises(ModelError, match="blocks must be"):
+        Model.load(tmp_path / "m")
 
 
 def test_config_precedence_defaults_toml_flags(tmp_path: Path) -> None:

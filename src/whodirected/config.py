@@ -103,7 +103,7 @@ class ExtractConfig:
 class EmbedConfig:
     """How frames become features."""
 
-    backbone: str = "efficientnet-lite2+grade"  # benchmarks/real.py: best on films never seen
+    backbone: str = "efficientnet-lite2+grade+style"  # benchmarks/real.py: best on films never seen
     batch_size: int = (
         0  # frames read and embedded together; 0: 32 on a CPU (its network takes 4 a pass), 256 on CUDA
     )

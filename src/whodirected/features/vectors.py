@@ -3,7 +3,8 @@ the familiarity score and the evidence index all share.
 
 A combined backbone (``efficientnet-lite2+grade``) gives several blocks of columns;
 :func:`block_unit` makes each block unit length and scales it by the square root of its share
-(:func:`shares`: equal, unless a block's registry entry gives it another ``weight``), so that
+(:func:`shares`: equal, unless the block carries a weight, ``(name, size, weight)``, or its
+registry entry gives it another ``weight``), so that
 one dot product of two such rows is the weighted mean of their per-block cosine similarities
 and no block drowns the others.
 """
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-Blocks = Sequence[tuple[str, int]] | Sequence[int]
+Blocks = Sequence[tuple[str, int]] | Sequence[tuple[str, int, float]] | Sequence[int]
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -29,19 +30,16 @@ def sizes(blocks: Blocks) -> list[int]:
 
 
 def shares(blocks: Blocks) -> np.ndarray:
-    """Each block's share of a similarity, summing to 1: its registry entry's ``weight`` for a
-    named block (1 for a bare size or an unknown name), over the total. A block of weight 0
-    (``faces``) has no share beside others, and an equal one when all blocks weigh 0."""
-    from whodirected.features.backbones.registry import REGISTRY  # the registry knows each block
+    """Each block's share of a similarity, summing to 1: the weight a ``(name, size, weight)``
+    block carries, else its registry entry's ``weight`` (1 for a bare size or an unknown name),
+    over the total. A block of weight 0 (``faces``) has no share beside others, and an equal one
+    when all blocks weigh 0."""
+    from whodirected.features.backbones.registry import weighted  # the registry knows each block
 
-    weights = np.asarray(
-        [
-            1.0
-            if isinstance(b, (int, np.integer)) or str(b[0]) not in REGISTRY
-            else REGISTRY[str(b[0])].weight
-            for b in blocks
-        ]
-    )
+    if all(isinstance(b, (int, np.integer)) for b in blocks):
+        weights = np.ones(len(blocks))
+    else:
+        weights = np.asarray([w for *_, w in weighted(blocks)])
     if not weights.any():
         weights = np.ones_like(weights)
     return weights / weights.sum()

@@ -27,7 +27,7 @@ import numpy as np
 
 from whodirected.config import HEADS, SCALINGS, TrainConfig
 from whodirected.features import faces
-from whodirected.features.backbones.registry import block_columns
+from whodirected.features.backbones.registry import block_columns, weighted
 from whodirected.features.vectors import block_unit, centroids, shares, sizes
 from whodirected.models.labelled import Labelled
 
@@ -140,7 +140,7 @@ class Head:
     history: dict[str, list[float]] = field(default_factory=dict)  # training curves
     unit_blocks: list = field(
         default_factory=list
-    )  # blocks made unit first (centroid head): (name, size) or size
+    )  # blocks made unit first (centroid head): (name, size, weight) or size
     actors: Actors | None = None
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -215,7 +215,7 @@ def _fit_centroid(
     x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_classes: int, config: HeadConfig, blocks
 ) -> Head:
     """Director mean directions; the temperature that gives held-out units the lowest log-loss."""
-    unit_blocks = [(str(b[0]), int(b[1])) if isinstance(b, (tuple, list)) else int(b) for b in blocks]
+    unit_blocks = [int(b) for b in blocks] if isinstance(blocks[0], (int, np.integer)) else weighted(blocks)
     u = block_unit(x, unit_blocks)
     history: dict[str, list[float]] = {"temperature": [], "cv_log_loss": []}
     best_t = config.temperatures[len(config.temperatures) // 2]

@@ -19,7 +19,7 @@ import numpy as np
 
 from whodirected._atomic import atomic_folder
 from whodirected.errors import ModelError
-from whodirected.features.backbones import REGISTRY, block_columns, content_blocks, create, parts
+from whodirected.features.backbones import REGISTRY, block_columns, content_blocks, create, parts, weighted
 from whodirected.features.images import load_picture
 from whodirected.features.vectors import block_unit, familiarity
 from whodirected.models.calibrate import OpenSet
@@ -31,9 +31,11 @@ from whodirected.models.readout import StyleProfiles
 from whodirected.models.schema import check_actors, check_arrays, check_info, read_json, read_npz
 
 FORMAT = "whodirected-model"
-FORMAT_VERSION = 4
-READABLE_VERSIONS = (3, 4)  # 3: familiarity is the similarity to the nearest director's mean
+FORMAT_VERSION = 5
+READABLE_VERSIONS = (3, 4, 5)  # 3: familiarity is the similarity to the nearest director's mean
 # 4: a faces block counts as recurring actors, not in the similarities (a 3 with one is refused)
+# 5: each block keeps its weight, [name, size, weight] (chosen on the library's films never seen)
+WEIGHTS_BEFORE_5 = {"style": 1.0}  # registry weights that have changed since, for older models
 STRUCTURE = (
     "format",
     "format_version",
@@ -47,13 +49,26 @@ STRUCTURE = (
 )
 
 
+def _weighted_as_saved(blocks: list[list]) -> list[tuple[str, int, float]]:
+    """A model file's blocks with their weights: its own (format 5), else the registry's weights
+    of the time it was saved."""
+    return weighted(
+        [
+            (name, size, *weight)
+            if weight or name not in WEIGHTS_BEFORE_5
+            else (name, size, WEIGHTS_BEFORE_5[name])
+            for name, size, *weight in blocks
+        ]
+    )
+
+
 @dataclass
 class Model:
     """A classifier head on a backbone's features, with everything needed to use it."""
 
     classes: list[str]
     backbone: str
-    blocks: list[tuple[str, int]]
+    blocks: list[tuple[str, int, float]]  # (name, size, weight in the similarities)
     scaler: Scaler
     head: Head
     meta: dict = field(default_factory=dict)  # config, training set, versions, film-match threshold...
@@ -132,7 +147,7 @@ class Model:
         if not self._extractors:
             names = parts(self.backbone)
             blocks = [(name, REGISTRY[name].dim) for name in names]
-            if blocks != [tuple(b) for b in self.blocks]:
+            if blocks != [(name, size) for name, size, *_ in self.blocks]:
                 raise ModelError(
                     f"backbone {self.backbone} gives features {blocks}, the model expects {self.blocks}"
                 )
@@ -210,8 +225,8 @@ class Model:
                     f"{path}: this model weighs its faces block as whodirected did before faces counted "
                     "as recurring actors (format 3); retrain it"
                 )
-            blocks = [(name, size) for name, size in info["blocks"]]
-            width = sum(size for _, size in blocks)
+            blocks = _weighted_as_saved(info["blocks"])
+            width = sum(size for _, size, _ in blocks)
             layers = info["layers"]
             arrays = read_npz(path / "model.npz")
             check_arrays(path / "model.npz", arrays, layers, len(info["classes"]), width)
@@ -219,7 +234,10 @@ class Model:
                 [arrays[f"layer{i}_weight"] for i in range(layers)],
                 [arrays[f"layer{i}_bias"] for i in range(layers)],
                 info.get("history", {}),
-                [v if isinstance(v, int) else (v[0], v[1]) for v in info.get("head_unit_blocks", [])],
+                [
+                    v if isinstance(v, int) else _weighted_as_saved([v])[0]
+                    for v in info.get("head_unit_blocks", [])
+                ],
             )
             scaler = Scaler(arrays["scaler_mean"], arrays["scaler_scale"])
             if info.get("actor_bonus") is not None:

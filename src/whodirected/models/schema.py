@@ -59,6 +59,18 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _block(b: Any) -> bool:
+    """``[name, size]`` or ``[name, size, weight]``: a feature block of a model file."""
+    return (
+        isinstance(b, list)
+        and len(b) in (2, 3)
+        and isinstance(b[0], str)
+        and type(b[1]) is int
+        and b[1] > 0
+        and all(_number(w) and w >= 0 for w in b[2:])
+    )
+
+
 def check_info(path: Path, info: dict) -> None:
     """Every field of ``model.json`` that loading reads, of the type and range it needs."""
     classes = info.get("classes")
@@ -74,13 +86,8 @@ def check_info(path: Path, info: dict) -> None:
     _field(
         path,
         "blocks",
-        isinstance(blocks, list)
-        and bool(blocks)
-        and all(
-            isinstance(b, list) and len(b) == 2 and isinstance(b[0], str) and type(b[1]) is int and b[1] > 0
-            for b in blocks
-        ),
-        "a list of [name, size] pairs",
+        isinstance(blocks, list) and bool(blocks) and all(_block(b) for b in blocks),
+        "a list of [name, size] or [name, size, weight]",
     )
     layers = info.get("layers")
     _field(
@@ -93,19 +100,8 @@ def check_info(path: Path, info: dict) -> None:
     _field(
         path,
         "head_unit_blocks",
-        isinstance(unit, list)
-        and all(
-            (type(b) is int and b > 0)
-            or (
-                isinstance(b, list)
-                and len(b) == 2
-                and isinstance(b[0], str)
-                and type(b[1]) is int
-                and b[1] > 0
-            )
-            for b in unit
-        ),
-        "a list of block sizes or [name, size] pairs",
+        isinstance(unit, list) and all((type(b) is int and b > 0) or _block(b) for b in unit),
+        "a list of block sizes, [name, size] or [name, size, weight]",
     )
     _field(path, "history", isinstance(info.get("history", {}), dict), "an object")
     bonus = info.get("actor_bonus")
@@ -114,7 +110,7 @@ def check_info(path: Path, info: dict) -> None:
         _field(
             path,
             "actor_bonus",
-            any(b == ["faces", faces.DIM] for b in info["blocks"]),
+            any(b[:2] == ["faces", faces.DIM] for b in info["blocks"]),
             f"null without a faces block of {faces.DIM} columns",
         )
     open_set = info.get("open_set")

@@ -13,7 +13,7 @@ import numpy as np
 from whodirected import __version__
 from whodirected.config import EmbedConfig, TrainConfig
 from whodirected.features import faces
-from whodirected.features.backbones import block_columns, parts
+from whodirected.features.backbones import block_columns, parts, weighted
 from whodirected.features.dataset import Dataset
 from whodirected.features.embed import Features, embed
 from whodirected.features.vectors import centroids
@@ -146,7 +146,7 @@ def build_model(
     return Model(
         data.classes,
         embed.backbone,
-        data.features.blocks,
+        weighted(data.features.blocks),  # the model keeps each block's weight
         scaler,
         head,
         meta,

@@ -21,6 +21,7 @@ from whodirected.features.backbones.registry import (
     list_backbones,
     parts,
     register,
+    weighted,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "list_backbones",
     "parts",
     "register",
+    "weighted",
 ]

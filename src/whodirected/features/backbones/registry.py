@@ -217,25 +217,40 @@ def parts(name: str) -> list[str]:
     return names
 
 
-def block_columns(blocks: list[tuple[str, int]], name: str) -> slice | None:
+def weighted(blocks, weights=None) -> list[tuple[str, int, float]]:
+    """``blocks`` as ``(name, size, weight)``: ``weights`` (one a block) where given, else the
+    weight a block already carries, else its registry entry's (1 for a name it does not know)."""
+    out = []
+    for i, (name, size, *carried) in enumerate(blocks):
+        if weights is not None:
+            weight = float(weights[i])
+        elif carried:
+            weight = float(carried[0])
+        else:
+            weight = REGISTRY[name].weight if name in REGISTRY else 1.0
+        out.append((str(name), int(size), weight))
+    return out
+
+
+def block_columns(blocks, name: str) -> slice | None:
     """The columns of block ``name`` in features combined from ``blocks``, or ``None``."""
     offset = 0
-    for block, size in blocks:
+    for block, size, *_ in blocks:
         if block == name:
             return slice(offset, offset + size)
         offset += size
     return None
 
 
-def content_blocks(blocks: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], np.ndarray]:
+def content_blocks(blocks) -> tuple[list[tuple], np.ndarray]:
     """The blocks that say what is in a frame — the networks, not computed descriptors such as
     ``grade`` — and their columns: the evidence index looks up frames, and recognises films, by
     these (all blocks when there is no network)."""
     columns, kept, offset = [], [], 0
-    for name, size in blocks:
+    for name, size, *weight in blocks:
         spec = REGISTRY.get(name)
         if spec is not None and spec.prep is not None:
-            kept.append((name, size))
+            kept.append((name, size, *weight))
             columns.append(np.arange(offset, offset + size))
         offset += size
     if not kept:
@@ -295,6 +310,8 @@ register_computed(
     style.VERSION,
     style.describe,
     about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
+    weight=1
+    / 12,  # beside a network and grade, 1/17 of the similarity (benchmarks/real.py: films never seen)
 )
 register_computed(
     "grade",
@@ -303,7 +320,8 @@ register_computed(
     grade.VERSION,
     grade.describe,
     about="grading, light and framing: tone curve, split toning, sharpness, grain, layout, palette",
-    weight=1 / 3,  # beside a network, a quarter of the similarity (benchmarks/real.py: films never seen)
+    weight=1
+    / 3,  # beside a network, a quarter of the similarity (training chooses again: heads.choose_weights)
 )
 register_computed(
     "faces",
