@@ -250,11 +250,12 @@ def print_open_set(open_set: OpenSet | None) -> None:
 
 
 def _timecode(seconds: float | None) -> str:
+    """`` · h:mm:ss.s`` into the film, or nothing where the frame's time is not known (stills)."""
     if seconds is None:
-        return "?"
+        return ""
     minutes, rest = divmod(seconds, 60)
     hours, minutes = divmod(int(minutes), 60)
-    return f"{hours:d}:{minutes:02d}:{rest:04.1f}"
+    return f" · {hours:d}:{minutes:02d}:{rest:04.1f}"
 
 
 def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
@@ -296,7 +297,7 @@ def print_prediction(prediction, top_k: int, per_frame: bool = False) -> None:
     for e in p.evidence:
         part = f" · {e.part}" if e.part else ""
         out.print(
-            f"  evidence: {e.similarity:.2f}  {shown(e.director)} · {shown(e.film)}{shown(part)} · {_timecode(e.timestamp)}",
+            f"  evidence: {e.similarity:.2f}  {shown(e.director)} · {shown(e.film)}{shown(part)}{_timecode(e.timestamp)}",
             highlight=False,
         )
     if p.style is not None:
