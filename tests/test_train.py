@@ -14,7 +14,7 @@ from whodirected.features.embed import EmbedSummary, Features
 from whodirected.models.evaluate import evaluate, grouped_folds
 from whodirected.models.heads import HeadConfig, Scaler, fit_head
 from whodirected.models.model import FORMAT_VERSION, Model, ModelError
-from whodirected.models.train import Labelled, TrainError, labelled, train
+from whodirected.models.train import Labelled, TrainError, dataset_warnings, labelled, train
 
 
 def synthetic(per_film_only: bool, directors=4, films=6, frames=12, dim=16, seed=0) -> Labelled:
@@ -114,6 +114,12 @@ def test_a_model_keeps_its_block_weights_and_an_older_model_the_weights_it_had(t
     (tmp_path / "m" / "model.json").write_text(json.dumps({**info, "blocks": [["style", 8, -1.0]]}))
     with pytest.raises(ModelError, match="blocks must be"):
         Model.load(tmp_path / "m")
+
+
+def test_a_library_of_many_one_film_directors_is_warned_about_in_one_short_line() -> None:
+    data = synthetic(per_film_only=False, directors=40, films=1, frames=4)
+    (line,) = dataset_warnings(data)
+    assert line.startswith("D0, D1, D2 and 37 more: only one film each") and len(line) < 250
 
 
 def test_config_precedence_defaults_toml_flags(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from whodirected.models.checks import (
     unseen_film_check,
 )
 from whodirected.models.heads import HeadConfig, fit, head_config
-from whodirected.models.labelled import Labelled, labelled
+from whodirected.models.labelled import Labelled, labelled, named
 from whodirected.models.metrics import calibration, frame_metrics, per_director
 
 FILM_GROUPED = "film-grouped"
@@ -226,9 +226,8 @@ def not_measurable(data: Labelled) -> str | None:
     single = [name for name, films in data.films_per_director.items() if films < 2]
     if not single:
         return None
-    who = ", ".join(single[:3]) + (f" and {len(single) - 3} more" if len(single) > 3 else "")
     return (
-        f"film-grouped director accuracy is not measurable: {who} "
+        f"film-grouped director accuracy is not measurable: {named(single)} "
         f"{'has' if len(single) == 1 else 'have'} only one film, and a director whose only film is held "
         "out cannot be learnt; the figures below hold out scenes instead (parts or time blocks of a film) "
         "and are optimistic"

@@ -148,6 +148,11 @@ def labelled(dataset: Dataset, features: Features) -> Labelled:
     return Labelled(features.matrix, y, groups, classes, films, features, parts, times)
 
 
+def named(names: list[str], most: int = 3) -> str:
+    """The first ``most`` of ``names`` and how many more: one line, however many there are."""
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def dataset_warnings(data: Labelled) -> list[str]:
     """One line naming the directors whose checks cannot hold out a whole film, and what is held
     out instead."""
@@ -156,7 +161,7 @@ def dataset_warnings(data: Labelled) -> list[str]:
         return []
     kinds = sorted({"parts" if data.unit_kinds[name] == "part" else "time blocks" for name in single})
     return [
-        f"{', '.join(single)}: only one film each; the model can learn "
+        f"{named(single)}: only one film each; the model can learn "
         f"{'it' if len(single) == 1 else 'them'}, but film-grouped accuracy is not measurable, so checks hold "
         f"out {' or '.join(kinds)} of a film instead (optimistic)"
     ]
