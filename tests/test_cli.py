@@ -96,3 +96,24 @@ def test_help_defaults_are_the_config_defaults() -> None:
         for name, value in options.items():
             assert params[name].default is None  # unset flags leave the config file's value
             assert f"default {value}" in params[name].help, (command, name, params[name].help)
+
+
+def test_backbones_lists_each_block_with_its_weight() -> None:
+    import os
+
+    from whodirected.config import EmbedConfig
+
+    result = subprocess.run(
+        [sys.executable, "-m", "whodirected", "backbones"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[4].strip()
+        for line in result.stdout.splitlines()
+        if "│" in line
+    }
+    assert EmbedConfig.backbone in result.stdout
+    assert rows["style"] == "1/12" and rows["grade"] == "1/3" and rows["efficientnet-lite2"] == "1"

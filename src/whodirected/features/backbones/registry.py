@@ -217,17 +217,12 @@ def parts(name: str) -> list[str]:
     return names
 
 
-def weighted(blocks, weights=None) -> list[tuple[str, int, float]]:
-    """``blocks`` as ``(name, size, weight)``: ``weights`` (one a block) where given, else the
-    weight a block already carries, else its registry entry's (1 for a name it does not know)."""
+def weighted(blocks) -> list[tuple[str, int, float]]:
+    """``blocks`` as ``(name, size, weight)``: the weight a block already carries, else its
+    registry entry's (1 for a name the registry does not know)."""
     out = []
-    for i, (name, size, *carried) in enumerate(blocks):
-        if weights is not None:
-            weight = float(weights[i])
-        elif carried:
-            weight = float(carried[0])
-        else:
-            weight = REGISTRY[name].weight if name in REGISTRY else 1.0
+    for name, size, *carried in blocks:
+        weight = float(carried[0]) if carried else REGISTRY[name].weight if name in REGISTRY else 1.0
         out.append((str(name), int(size), weight))
     return out
 
