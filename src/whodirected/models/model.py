@@ -34,7 +34,7 @@ FORMAT = "whodirected-model"
 FORMAT_VERSION = 5
 READABLE_VERSIONS = (3, 4, 5)  # 3: familiarity is the similarity to the nearest director's mean
 # 4: a faces block counts as recurring actors, not in the similarities (a 3 with one is refused)
-# 5: each block keeps its weight, [name, size, weight] (chosen on the library's films never seen)
+# 5: each block keeps its weight, [name, size, weight], whatever the registry says later
 WEIGHTS_BEFORE_5 = {"style": 1.0}  # registry weights that have changed since, for older models
 STRUCTURE = (
     "format",

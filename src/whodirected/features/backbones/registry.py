@@ -305,8 +305,8 @@ register_computed(
     style.VERSION,
     style.describe,
     about="palette, brightness, contrast, aspect ratio, symmetry, grain...",
-    weight=1
-    / 12,  # beside a network and grade, 1/17 of the similarity (benchmarks/real.py: films never seen)
+    # beside a network and grade, 1/17 of the similarity (benchmarks/real.py: films never seen)
+    weight=1 / 12,
 )
 register_computed(
     "grade",
@@ -315,8 +315,7 @@ register_computed(
     grade.VERSION,
     grade.describe,
     about="grading, light and framing: tone curve, split toning, sharpness, grain, layout, palette",
-    weight=1
-    / 3,  # beside a network, a quarter of the similarity (training chooses again: heads.choose_weights)
+    weight=1 / 3,  # beside a network, a quarter of the similarity (benchmarks/real.py: films never seen)
 )
 register_computed(
     "faces",
