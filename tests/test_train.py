@@ -92,12 +92,9 @@ def test_a_model_keeps_its_block_weights_and_an_older_model_the_weights_it_had(t
     1 → 1/12 in format 5) leaves models already trained as they were."""
     data = synthetic(per_film_only=False)
     blocks = [("efficientnet-lite0", 8), ("style", 8)]
-    features = Features(data.x, data.features.ok, blocks, EmbedSummary())
     scaler = Scaler.fit(data.x, blocks)
     head = fit_head(scaler.transform(data.x), data.y, data.groups, 4, HeadConfig(), blocks)
-    Model(data.classes, "efficientnet-lite0+style", weighted(features.blocks), scaler, head).save(
-        tmp_path / "m"
-    )
+    Model(data.classes, "efficientnet-lite0+style", weighted(blocks), scaler, head).save(tmp_path / "m")
     info = json.loads((tmp_path / "m" / "model.json").read_text())
     assert info["format_version"] == FORMAT_VERSION == 5
     assert info["blocks"] == [["efficientnet-lite0", 8, 1.0], ["style", 8, pytest.approx(1 / 12)]]
