@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from whodirected.config import EmbedConfig, TrainConfig, load_config, override
 from whodirected.features.backbones import weighted
@@ -15,6 +16,7 @@ from whodirected.models.evaluate import evaluate, grouped_folds
 from whodirected.models.heads import HeadConfig, Scaler, fit_head
 from whodirected.models.model import FORMAT_VERSION, Model, ModelError
 from whodirected.models.train import Labelled, TrainError, dataset_warnings, labelled, train
+from whodirected.reports.evaluation import _plots
 
 
 def synthetic(per_film_only: bool, directors=4, films=6, frames=12, dim=16, seed=0) -> Labelled:
@@ -168,6 +170,13 @@ def test_train_and_evaluate_commands(demo_frames: Path, tmp_path: Path) -> None:
     drawn = {p.name for p in (tmp_path / "eval").glob("*.png")}
     bins = json.loads((tmp_path / "eval" / "report.json").read_text())["calibration"]["bins"]
     assert "confusion.png" in drawn and ("reliability.png" in drawn) == (len(bins) >= 2)  # no empty plots
+    many = json.loads((tmp_path / "eval" / "report.json").read_text())  # a library of 120 directors
+    many["classes"] = [f"Director {i}" for i in range(120)]
+    many["confusion"] = np.random.default_rng(0).integers(0, 5, (120, 120)).tolist()
+    (tmp_path / "many").mkdir()
+    _plots(many, tmp_path / "many")
+    with Image.open(tmp_path / "many" / "confusion.png") as drawing:  # colours, not 14,400 counts
+        assert max(drawing.size) < 2500
 
     scored = run(
         "evaluate",

@@ -84,6 +84,9 @@ def open_set_lines(report: dict) -> list[str]:
     return lines
 
 
+MAX_COUNTED_DIRECTORS = 30  # a confusion matrix of more directors shows colours, not counts
+
+
 def _plots(report: dict, out: Path) -> list[str]:
     import matplotlib
     import matplotlib.ticker
@@ -94,13 +97,19 @@ def _plots(report: dict, out: Path) -> list[str]:
     names = []
     protocol, _ = headline(report)
     cm = np.asarray(report["confusion"])
-    fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(cm), 1 + 0.6 * len(cm)))
+    few = len(cm) <= MAX_COUNTED_DIRECTORS  # more: colours only, in smaller cells and type
+    cell = 0.6 if few else max(0.12, 0.6 * MAX_COUNTED_DIRECTORS / len(cm))
+    fig, ax = plt.subplots(figsize=(1.2 + cell * len(cm), 1 + cell * len(cm)))
     ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(cm)), report["classes"], rotation=45, ha="right")
-    ax.set_yticks(range(len(cm)), report["classes"])
-    for (i, j), v in np.ndenumerate(cm):  # light digits on dark cells, dark on light
-        colour = "white" if cm.max() and v > cm.max() / 2 else "black"
-        ax.text(j, i, str(v), ha="center", va="center", fontsize=10, color=colour)
+    names_size = 10 if few else max(4, round(72 * cell * 0.8))
+    ax.set_xticks(
+        range(len(cm)), report["classes"], rotation=45 if few else 90, ha="right", fontsize=names_size
+    )
+    ax.set_yticks(range(len(cm)), report["classes"], fontsize=names_size)
+    if few:
+        for (i, j), v in np.ndenumerate(cm):  # light digits on dark cells, dark on light
+            colour = "white" if cm.max() and v > cm.max() / 2 else "black"
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=10, color=colour)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"Confusion ({protocol.split(' (')[0]} folds)")
