@@ -187,7 +187,7 @@ def check_arrays(path: Path, arrays: dict[str, np.ndarray], layers: int, n_class
 
 
 def check_actors(path: Path, arrays: dict[str, np.ndarray], n_classes: int) -> None:
-    """The recurring actors of a centroid head with a faces block: (n, 128) finite descriptors
+    """The recurring actors of a centroid head with a faces block: (n, faces.EMBEDDING) finite descriptors
     and, for each, a director that the model has."""
     for name in ("actor_faces", "actor_directors"):
         _field(path, name, name in arrays, "present in model.npz (model.json has an actor_bonus)")
@@ -195,7 +195,9 @@ def check_actors(path: Path, arrays: dict[str, np.ndarray], n_classes: int) -> N
     _field(
         path, "actor_faces", descriptors.dtype.kind == "f" and descriptors.ndim == 2, "a 2-D array of numbers"
     )
-    _field(path, "actor_faces", descriptors.shape[1:] == (128,), "128 numbers a face")
+    _field(
+        path, "actor_faces", descriptors.shape[1:] == (faces.EMBEDDING,), f"{faces.EMBEDDING} numbers a face"
+    )
     _field(path, "actor_faces", bool(np.isfinite(descriptors).all()), "finite (no NaN or infinity)")
     _field(path, "actor_directors", directors.dtype.kind in "iu", "whole numbers")
     _field(path, "actor_directors", directors.shape == (len(descriptors),), "one director a face")
