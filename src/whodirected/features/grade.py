@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from whodirected.features.style import active_box
+from whodirected.features import subtitles
+from whodirected.features.style import working_copy
 
 WORK_WIDTH = 256  # descriptors are computed on a copy this wide
 TONE_QUANTILES = (2, 10, 25, 50, 75, 90, 98)
@@ -51,7 +52,7 @@ NAMES: tuple[str, ...] = (
     *(f"edges_{area}" for area in _AREAS),
     *(f"hue_{i * 360 // HUE_BANDS:03d}" for i in range(HUE_BANDS)),
 )
-VERSION = "grade-2"
+VERSION = f"grade-3;{subtitles.VERSION}"
 
 
 def _grid_shares(values: np.ndarray) -> list[float]:
@@ -67,16 +68,13 @@ def _grid_shares(values: np.ndarray) -> list[float]:
     return list(cells / (cells.mean() + 1e-6))
 
 
-def describe(image: Image.Image) -> np.ndarray:
-    """All :data:`NAMES` of one frame, as float32 in their order."""
-    image = image.convert("RGB")
-    if image.width > WORK_WIDTH:
-        image = image.resize((WORK_WIDTH, max(1, round(image.height * WORK_WIDTH / image.width))))
-    left, top, right, bottom = active_box(image)
-    picture = image.crop((left, top, right, bottom))
-    if min(picture.size) < _GRID * 2:  # a sliver: measure the whole frame instead
-        picture = image.resize((max(image.width, 8), max(image.height, 8)))
-    rgb = np.asarray(picture, dtype=np.float32) / 255.0
+def describe(image: Image.Image, without_subtitles: bool = True) -> np.ndarray:
+    """All :data:`NAMES` of one frame, as float32 in their order (burnt-in subtitles painted
+    out first, unless ``without_subtitles`` is False)."""
+    _, (left, top, right, bottom), picture = working_copy(image, WORK_WIDTH, without_subtitles)
+    if min(picture.shape[:2]) < _GRID * 2:  # a tiny frame: measure it enlarged
+        picture = cv2.resize(picture, (max(picture.shape[1], 8), max(picture.shape[0], 8)))
+    rgb = picture.astype(np.float32) / 255.0
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
     lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # hue in degrees, saturation 0-1

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from whodirected.features import subtitles
+
 WORK_WIDTH = 256  # descriptors are computed on a copy this wide
 BAR_LUMA = 20.0  # a bar's black is no lighter than this (0-255)
 BAR_FLAT = 2.0  # ... and flat: its pixels lie within this many levels of the line's darkest
@@ -53,7 +55,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     ),
 )
 NAMES = tuple(d.name for d in DESCRIPTORS)
-VERSION = "style-3"
+VERSION = f"style-4;{subtitles.VERSION}"
 
 
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
@@ -105,14 +107,33 @@ def trim_bars(image: Image.Image) -> Image.Image:
     return image if box == (0, 0, image.width, image.height) else image.crop(box)
 
 
-def describe(image: Image.Image) -> np.ndarray:
-    """All :data:`DESCRIPTORS` of one frame, as float32 in their order."""
-    image = image.convert("RGB")
-    if image.width > WORK_WIDTH:
-        image = image.resize((WORK_WIDTH, max(1, round(image.height * WORK_WIDTH / image.width))))
-    left, top, right, bottom = active_box(image)
-    width, height = image.size
-    rgb = np.asarray(image.crop((left, top, right, bottom)), dtype=np.uint8)
+def working_copy(
+    image: Image.Image, width: int = WORK_WIDTH, without_subtitles: bool = True
+) -> tuple[tuple[int, int], tuple[int, int, int, int], np.ndarray]:
+    """A frame as the measured blocks see it: the size of its copy at most ``width`` wide, the
+    box of the active picture in that copy, and that picture (uint8 RGB), any burnt-in subtitle
+    painted out unless ``without_subtitles`` is False (:mod:`.subtitles`, found on a copy twice
+    as sharp where the frame has the pixels)."""
+    frame = image.convert("RGB")
+    copy = frame
+    if frame.width > width:
+        copy = frame.resize((width, max(1, round(frame.height * width / frame.width))))
+    box = active_box(copy)
+    picture = np.asarray(copy.crop(box), dtype=np.uint8)
+    if min(picture.shape[:2]) < 8 or not without_subtitles:
+        return copy.size, box, picture
+    scale = frame.width / copy.width
+    detail = frame.crop(tuple(round(edge * scale) for edge in box))
+    sharp = min(2.0, scale)
+    if scale > sharp:
+        detail = detail.resize((round(picture.shape[1] * sharp), round(picture.shape[0] * sharp)))
+    return copy.size, box, subtitles.remove(picture, np.asarray(detail, dtype=np.uint8))
+
+
+def describe(image: Image.Image, without_subtitles: bool = True) -> np.ndarray:
+    """All :data:`DESCRIPTORS` of one frame, as float32 in their order (burnt-in subtitles
+    painted out first, unless ``without_subtitles`` is False)."""
+    (width, height), (left, top, right, bottom), rgb = working_copy(image, WORK_WIDTH, without_subtitles)
     lab = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV_FULL).astype(np.float32)
