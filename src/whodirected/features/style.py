@@ -55,7 +55,8 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     ),
 )
 NAMES = tuple(d.name for d in DESCRIPTORS)
-VERSION = f"style-4;{subtitles.VERSION}"
+WORKING_COPY = f"copy-2;{subtitles.VERSION}"  # how :func:`working_copy` makes the picture measured
+VERSION = f"style-4;{WORKING_COPY}"
 
 
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
@@ -114,19 +115,20 @@ def working_copy(
     box of the active picture in that copy, and that picture (uint8 RGB), any burnt-in subtitle
     painted out unless ``without_subtitles`` is False (:mod:`.subtitles`, found on a copy twice
     as sharp where the frame has the pixels)."""
-    frame = image.convert("RGB")
-    copy = frame
-    if frame.width > width:
-        copy = frame.resize((width, max(1, round(frame.height * width / frame.width))))
+    sharp = image.convert("RGB")  # subtitles are looked for on a copy up to twice as wide
+    if sharp.width > 2 * width:
+        sharp = sharp.resize(
+            (2 * width, max(1, round(sharp.height * 2 * width / sharp.width))), reducing_gap=2.0
+        )
+    copy = sharp
+    if sharp.width > width:
+        copy = sharp.resize((width, max(1, round(sharp.height * width / sharp.width))))
     box = active_box(copy)
     picture = np.asarray(copy.crop(box), dtype=np.uint8)
     if min(picture.shape[:2]) < 8 or not without_subtitles:
         return copy.size, box, picture
-    scale = frame.width / copy.width
-    detail = frame.crop(tuple(round(edge * scale) for edge in box))
-    sharp = min(2.0, scale)
-    if scale > sharp:
-        detail = detail.resize((round(picture.shape[1] * sharp), round(picture.shape[0] * sharp)))
+    scale = sharp.width / copy.width
+    detail = sharp.crop(tuple(round(edge * scale) for edge in box))
     return copy.size, box, subtitles.remove(picture, np.asarray(detail, dtype=np.uint8))
 
 
