@@ -1,10 +1,13 @@
 """Burnt-in subtitles are found on real photographs and do not change what the measured blocks see."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from whodirected.features import grade, style, subtitles
+from whodirected.features.backbones import create
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -67,7 +70,8 @@ def test_subtitles_are_found_and_nothing_else(name: str, kind: str) -> None:
 def test_a_frame_without_subtitles_is_left_as_it_is(name: str) -> None:
     picture = np.asarray(photo(name))
     assert not subtitles.mask(picture).any()
-    assert subtitles.remove(picture) is picture
+    assert subtitles.find(Image.fromarray(picture)) is None
+    assert subtitles.paint_out(picture, None) is picture
 
 
 def test_text_that_is_not_a_subtitle_stays_picture() -> None:
@@ -89,6 +93,27 @@ def test_the_measured_blocks_see_through_subtitles(kind: str) -> None:
             as_drawn.append(np.abs(block.describe(subtitled, without_subtitles=False) - before).sum())
         assert all(p < a for p, a in zip(painted_out, as_drawn, strict=True)), block.__name__
         assert sum(painted_out) < sum(as_drawn) / 3, block.__name__
+
+
+def test_the_network_sees_through_subtitles() -> None:
+    """Painted out, subtitles move EfficientNet-Lite2's features less than as drawn (cosine
+    distance to the clean photograph's, over four photographs and two kinds of subtitle)."""
+    network = create("efficientnet-lite2", device="cpu")
+    squash = replace(network.prep, resize="squash")  # as drawn: the same resize, nothing painted
+
+    def distance(a: np.ndarray, b: np.ndarray) -> float:
+        return 1 - float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    painted_out, as_drawn = 0.0, 0.0
+    for name in ("coffee", "chelsea", "astronaut", "rocket"):
+        for kind in ("white", "yellow"):
+            clean = photo(name)
+            subtitled = with_text(clean, kind)[0]
+            drawn = np.asarray(subtitled.resize((squash.size,) * 2, Image.Resampling.BILINEAR))
+            features = network.embed([squash(clean), squash(subtitled), drawn])
+            painted_out += distance(features[0], features[1])
+            as_drawn += distance(features[0], features[2])
+    assert painted_out < 0.8 * as_drawn
 
 
 def test_subtitles_in_the_black_bars_are_trimmed_with_them() -> None:

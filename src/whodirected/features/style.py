@@ -113,13 +113,11 @@ def working_copy(
 ) -> tuple[tuple[int, int], tuple[int, int, int, int], np.ndarray]:
     """A frame as the measured blocks see it: the size of its copy at most ``width`` wide, the
     box of the active picture in that copy, and that picture (uint8 RGB), any burnt-in subtitle
-    painted out unless ``without_subtitles`` is False (:mod:`.subtitles`, found on a copy twice
-    as sharp where the frame has the pixels)."""
-    sharp = image.convert("RGB")  # subtitles are looked for on a copy up to twice as wide
-    if sharp.width > 2 * width:
-        sharp = sharp.resize(
-            (2 * width, max(1, round(sharp.height * 2 * width / sharp.width))), reducing_gap=2.0
-        )
+    painted out unless ``without_subtitles`` is False (:mod:`.subtitles`)."""
+    sharp = image.convert("RGB")  # the copy subtitles are looked for on, and this copy's source
+    detail = max(width, subtitles.DETAIL_WIDTH)
+    if sharp.width > detail:
+        sharp = sharp.resize((detail, max(1, round(sharp.height * detail / sharp.width))), reducing_gap=2.0)
     copy = sharp
     if sharp.width > width:
         copy = sharp.resize((width, max(1, round(sharp.height * width / sharp.width))))
@@ -128,8 +126,11 @@ def working_copy(
     if min(picture.shape[:2]) < 8 or not without_subtitles:
         return copy.size, box, picture
     scale = sharp.width / copy.width
-    detail = sharp.crop(tuple(round(edge * scale) for edge in box))
-    return copy.size, box, subtitles.remove(picture, np.asarray(detail, dtype=np.uint8))
+    return (
+        copy.size,
+        box,
+        subtitles.paint_out(picture, subtitles.find(sharp.crop(tuple(round(e * scale) for e in box)))),
+    )
 
 
 def describe(image: Image.Image, without_subtitles: bool = True) -> np.ndarray:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
 
+DETAIL_WIDTH = 512  # subtitles are looked for on a copy at most this wide
 LOWER = 0.4  # subtitles are looked for in the lowest 40 % of the picture
 BRIGHT = 170  # letters: at least this light (0-255), white or yellow...
 NEUTRAL = 60  # ... white: channels within this many levels; yellow: blue this far below red and green
@@ -28,7 +30,7 @@ LINE_HEIGHT = (0.02, 0.25)  # one or two text lines are this tall, as a share of
 CENTRED = 0.15  # a line's middle lies within this share of the width from the picture's middle
 STROKES = 8  # a text line's rows cross at least this many strokes (its middle rows, median)
 OUTLINE = 0.01  # outlines and shadows reach this share of the picture's height past the letters
-VERSION = f"subtitles-1;l{LOWER};b{BRIGHT};n{NEUTRAL};r{RISE};s{STROKE};w{ROW_SHARE};h{LINE_HEIGHT};c{CENTRED};k{STROKES};o{OUTLINE}"
+VERSION = f"subtitles-1;d{DETAIL_WIDTH};l{LOWER};b{BRIGHT};n{NEUTRAL};r{RISE};s{STROKE};w{ROW_SHARE};h{LINE_HEIGHT};c{CENTRED};k{STROKES};o{OUTLINE}"
 
 
 def mask(rgb: np.ndarray) -> np.ndarray:
@@ -71,12 +73,22 @@ def mask(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def remove(picture: np.ndarray, detail: np.ndarray | None = None) -> np.ndarray:
-    """``picture`` (uint8 RGB) with any subtitle painted out; the same array when there is none.
-    Subtitles are looked for in ``detail``, a sharper copy of the same picture, when given: at
-    the measured blocks' working size the strokes of small letters blur into their outlines."""
-    where = mask(picture if detail is None else detail)
-    if not where.any():
+def find(picture: Image.Image) -> np.ndarray | None:
+    """Where subtitles are in a picture (its active part, bars trimmed), looked for on a copy
+    at most :data:`DETAIL_WIDTH` wide: a bool mask of that copy, or ``None`` when there are
+    none. At the measured blocks' working size the strokes of small letters blur into their
+    outlines, so the copy is sharper than theirs."""
+    if picture.width > DETAIL_WIDTH:
+        height = max(1, round(picture.height * DETAIL_WIDTH / picture.width))
+        picture = picture.resize((DETAIL_WIDTH, height), reducing_gap=2.0)
+    where = mask(np.asarray(picture.convert("RGB"), dtype=np.uint8))
+    return where if where.any() else None
+
+
+def paint_out(picture: np.ndarray, where: np.ndarray | None) -> np.ndarray:
+    """``picture`` (uint8 RGB, any size) with the subtitles :func:`find` found painted over from
+    their surroundings; the same array when there are none."""
+    if where is None:
         return picture
     h, w = picture.shape[:2]
     if where.shape != (h, w):

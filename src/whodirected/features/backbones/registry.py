@@ -21,13 +21,14 @@ from PIL import Image
 
 from whodirected.config import PRECISIONS
 from whodirected.errors import BackboneError
-from whodirected.features import faces, grade, style
+from whodirected.features import faces, grade, style, subtitles
 
 
 @dataclass(frozen=True)
 class Preprocess:
-    """How a frame becomes the network's input: trim bars, resize and centre-crop here, as
-    uint8 (a quarter of float32's bytes to move); normalised where the network runs."""
+    """How a frame becomes the network's input: trim bars, paint out burnt-in subtitles
+    (:mod:`..subtitles`), resize and centre-crop here, as uint8 (a quarter of float32's bytes to
+    move); normalised where the network runs."""
 
     size: int
     mean: tuple[float, float, float]
@@ -36,21 +37,27 @@ class Preprocess:
 
     @property
     def version(self) -> str:
-        return f"trim-bars-3;{self.resize}{self.size};mean{self.mean};std{self.std};device-norm"
+        return f"trim-bars-3;{subtitles.VERSION};{self.resize}{self.size};mean{self.mean};std{self.std};device-norm"
 
     def __call__(self, image: Image.Image) -> np.ndarray:
         """HWC uint8 array, ``size`` x ``size`` x 3."""
         image = style.trim_bars(image.convert("RGB"))
+        where = subtitles.find(image)
         if self.resize == "squash":
-            image = image.resize((self.size, self.size), Image.Resampling.BILINEAR)
-        else:  # the centre crop of the resized picture, resampling only the pixels it keeps
-            scale = self.size / min(image.size)
-            w, h = max(self.size, round(image.width * scale)), max(self.size, round(image.height * scale))
-            left, top = (w - self.size) // 2, (h - self.size) // 2
-            sx, sy = image.width / w, image.height / h
-            box = (left * sx, top * sy, (left + self.size) * sx, (top + self.size) * sy)
-            image = image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box)
-        return np.asarray(image, dtype=np.uint8)
+            return subtitles.paint_out(
+                np.asarray(image.resize((self.size, self.size), Image.Resampling.BILINEAR)), where
+            )
+        scale = self.size / min(image.size)
+        w, h = max(self.size, round(image.width * scale)), max(self.size, round(image.height * scale))
+        left, top = (w - self.size) // 2, (h - self.size) // 2
+        if where is not None:  # painted out on the whole resized picture, then cropped
+            picture = subtitles.paint_out(np.asarray(image.resize((w, h), Image.Resampling.BILINEAR)), where)
+            return np.ascontiguousarray(picture[top : top + self.size, left : left + self.size])
+        sx, sy = image.width / w, image.height / h  # the centre crop, resampling only the pixels it keeps
+        box = (left * sx, top * sy, (left + self.size) * sx, (top + self.size) * sy)
+        return np.asarray(
+            image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box), dtype=np.uint8
+        )
 
 
 class Extractor:
