@@ -30,22 +30,34 @@ LINE_HEIGHT = (0.02, 0.25)  # one or two text lines are this tall, as a share of
 CENTRED = 0.15  # a line's middle lies within this share of the width from the picture's middle
 STROKES = 8  # a text line's rows cross at least this many strokes (its middle rows, median)
 OUTLINE = 0.01  # outlines and shadows reach this share of the picture's height past the letters
-VERSION = f"subtitles-1;d{DETAIL_WIDTH};l{LOWER};b{BRIGHT};n{NEUTRAL};r{RISE};s{STROKE};w{ROW_SHARE};h{LINE_HEIGHT};c{CENTRED};k{STROKES};o{OUTLINE}"
+VERSION = f"subtitles-2;d{DETAIL_WIDTH};l{LOWER};b{BRIGHT};n{NEUTRAL};r{RISE};s{STROKE};w{ROW_SHARE};h{LINE_HEIGHT};c{CENTRED};k{STROKES};o{OUTLINE}"
 
 
 def mask(rgb: np.ndarray) -> np.ndarray:
     """Where subtitle letters and their outlines are in an ``(h, w, 3)`` uint8 RGB picture:
     a bool ``(h, w)`` array, all False when there are none."""
-    h, w = rgb.shape[:2]
-    out = np.zeros((h, w), bool)
-    top = int(h * (1 - LOWER))
-    part = rgb[top:]
+    h = rgb.shape[0]
+    out = np.zeros(rgb.shape[:2], bool)
+    top = h - _lower_rows(h)
+    out[top:] = _lower_mask(np.ascontiguousarray(rgb[top:]), h)
+    return out
+
+
+def _lower_rows(height: int) -> int:
+    """How many rows at the bottom of a picture ``height`` rows high subtitles are looked for in."""
+    return height - int(height * (1 - LOWER))
+
+
+def _lower_mask(part: np.ndarray, h: int) -> np.ndarray:
+    """:func:`mask` of the lower part ``part`` of a picture ``h`` rows high."""
+    w = part.shape[1]
+    out = np.zeros(part.shape[:2], bool)
     if part.shape[0] < 4 or w < 16:
         return out
-    channels = part.astype(np.int16)
-    high, low = channels.max(axis=2), channels.min(axis=2)
-    red_green = np.minimum(channels[..., 0], channels[..., 1])
-    colour = (high - low < NEUTRAL) | (channels[..., 2] < red_green - NEUTRAL)
+    red, green, blue = cv2.split(part)
+    red_green = cv2.min(red, green)
+    spread = cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(red_green, blue))
+    colour = (spread < NEUTRAL) | (cv2.subtract(red_green, blue) > NEUTRAL)  # white, or yellow
     luma = cv2.cvtColor(part, cv2.COLOR_RGB2GRAY)
     size = max(3, int(round(STROKE * h)) | 1)
     rise = cv2.morphologyEx(
@@ -69,7 +81,7 @@ def mask(rgb: np.ndarray) -> np.ndarray:
         region = np.zeros_like(letters)
         region[max(0, start - pad) : stop + pad, max(0, left - pad) : right + pad] = True
         grown = cv2.dilate(letters.astype(np.uint8), np.ones((2 * pad + 1,) * 2, np.uint8)) > 0
-        out[top:] |= grown & region
+        out |= grown & region
     return out
 
 
@@ -78,10 +90,16 @@ def find(picture: Image.Image) -> np.ndarray | None:
     at most :data:`DETAIL_WIDTH` wide: a bool mask of that copy, or ``None`` when there are
     none. At the measured blocks' working size the strokes of small letters blur into their
     outlines, so the copy is sharper than theirs."""
-    if picture.width > DETAIL_WIDTH:
-        height = max(1, round(picture.height * DETAIL_WIDTH / picture.width))
-        picture = picture.resize((DETAIL_WIDTH, height), reducing_gap=2.0)
-    where = mask(np.asarray(picture.convert("RGB"), dtype=np.uint8))
+    picture = picture.convert("RGB")
+    scale = min(1.0, DETAIL_WIDTH / picture.width)
+    top = picture.height - _lower_rows(picture.height)
+    lower = picture.crop((0, top, picture.width, picture.height))  # only the lower part is searched
+    if scale < 1:
+        size = (DETAIL_WIDTH, max(1, round(lower.height * scale)))
+        lower = lower.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    part = _lower_mask(np.asarray(lower, dtype=np.uint8), max(1, round(picture.height * scale)))
+    where = np.zeros((round(top * scale) + part.shape[0], part.shape[1]), bool)
+    where[-part.shape[0] :] = part
     return where if where.any() else None
 
 
