@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from whodirected.features.style import WORKING_COPY, working_copy
+from whodirected.features import subtitles
+from whodirected.features.style import working_copy
 
 WORK_WIDTH = 256  # descriptors are computed on a copy this wide
 TONE_QUANTILES = (2, 10, 25, 50, 75, 90, 98)
@@ -51,7 +52,7 @@ NAMES: tuple[str, ...] = (
     *(f"edges_{area}" for area in _AREAS),
     *(f"hue_{i * 360 // HUE_BANDS:03d}" for i in range(HUE_BANDS)),
 )
-VERSION = f"grade-3;{WORKING_COPY}"
+VERSION = f"grade-4;{subtitles.VERSION}"
 
 
 def _grid_shares(values: np.ndarray) -> list[float]:

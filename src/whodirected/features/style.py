@@ -55,8 +55,7 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
     ),
 )
 NAMES = tuple(d.name for d in DESCRIPTORS)
-WORKING_COPY = f"copy-2;{subtitles.VERSION}"  # how :func:`working_copy` makes the picture measured
-VERSION = f"style-4;{WORKING_COPY}"
+VERSION = f"style-5;{subtitles.VERSION}"
 
 
 def active_box(image: Image.Image) -> tuple[int, int, int, int]:
@@ -114,23 +113,17 @@ def working_copy(
     """A frame as the measured blocks see it: the size of its copy at most ``width`` wide, the
     box of the active picture in that copy, and that picture (uint8 RGB), any burnt-in subtitle
     painted out unless ``without_subtitles`` is False (:mod:`.subtitles`)."""
-    sharp = image.convert("RGB")  # the copy subtitles are looked for on, and this copy's source
-    detail = max(width, subtitles.DETAIL_WIDTH)
-    if sharp.width > detail:
-        sharp = sharp.resize((detail, max(1, round(sharp.height * detail / sharp.width))), reducing_gap=2.0)
-    copy = sharp
-    if sharp.width > width:
-        copy = sharp.resize((width, max(1, round(sharp.height * width / sharp.width))))
+    frame = image.convert("RGB")
+    copy = frame
+    if frame.width > width:
+        copy = frame.resize((width, max(1, round(frame.height * width / frame.width))))
     box = active_box(copy)
     picture = np.asarray(copy.crop(box), dtype=np.uint8)
     if min(picture.shape[:2]) < 8 or not without_subtitles:
         return copy.size, box, picture
-    scale = sharp.width / copy.width
-    return (
-        copy.size,
-        box,
-        subtitles.paint_out(picture, subtitles.find(sharp.crop(tuple(round(e * scale) for e in box)))),
-    )
+    scale = frame.width / copy.width  # subtitles are looked for on the frame's own pixels
+    where = subtitles.find(frame, tuple(round(edge * scale) for edge in box))
+    return copy.size, box, subtitles.paint_out(picture, where)
 
 
 def describe(image: Image.Image, without_subtitles: bool = True) -> np.ndarray:

@@ -85,21 +85,23 @@ def _lower_mask(part: np.ndarray, h: int) -> np.ndarray:
     return out
 
 
-def find(picture: Image.Image) -> np.ndarray | None:
-    """Where subtitles are in a picture (its active part, bars trimmed), looked for on a copy
-    at most :data:`DETAIL_WIDTH` wide: a bool mask of that copy, or ``None`` when there are
-    none. At the measured blocks' working size the strokes of small letters blur into their
-    outlines, so the copy is sharper than theirs."""
-    picture = picture.convert("RGB")
-    scale = min(1.0, DETAIL_WIDTH / picture.width)
-    top = picture.height - _lower_rows(picture.height)
-    lower = picture.crop((0, top, picture.width, picture.height))  # only the lower part is searched
+def find(image: Image.Image, box: tuple[int, int, int, int] | None = None) -> np.ndarray | None:
+    """Where subtitles are in a picture — ``image``, or its ``box`` (left, top, right, bottom:
+    the active picture inside black bars) — looked for on a copy at most :data:`DETAIL_WIDTH`
+    wide: a bool mask of that copy, or ``None`` when there are none. At the measured blocks'
+    working size the strokes of small letters blur into their outlines, so the copy is sharper
+    than theirs."""
+    left, top, right, bottom = box or (0, 0, image.width, image.height)
+    width, height = right - left, bottom - top
+    scale = min(1.0, DETAIL_WIDTH / max(1, width))
+    start = height - _lower_rows(height)
+    lower = image.crop((left, top + start, right, bottom)).convert("RGB")  # only the lower part is searched
     if scale < 1:
         size = (DETAIL_WIDTH, max(1, round(lower.height * scale)))
         lower = lower.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    part = _lower_mask(np.asarray(lower, dtype=np.uint8), max(1, round(picture.height * scale)))
-    where = np.zeros((round(top * scale) + part.shape[0], part.shape[1]), bool)
-    where[-part.shape[0] :] = part
+    part = _lower_mask(np.asarray(lower, dtype=np.uint8), max(1, round(height * scale)))
+    where = np.zeros((round(start * scale) + part.shape[0], part.shape[1]), bool)
+    where[where.shape[0] - part.shape[0] :] = part
     return where if where.any() else None
 
 
