@@ -37,7 +37,7 @@ def with_text(
         x = (image.width - width) / 2 if where == "bottom" else size
         y = (
             image.height - (len(lines) - i) * size * 1.3 - size * 0.5
-            if where == "bottom"
+            if where != "top-left"
             else size * (1 + 1.3 * i)
         )
         ImageDraw.Draw(letters).text((x, y), text, font=font, fill=255)
@@ -74,9 +74,11 @@ def test_a_frame_without_subtitles_is_left_as_it_is(name: str) -> None:
     assert subtitles.paint_out(picture, None) is picture
 
 
-def test_text_that_is_not_a_subtitle_stays_picture() -> None:
-    sign, _ = with_text(photo("coffee"), "white", where="top-left")  # a title card or a sign
-    assert not subtitles.mask(np.asarray(sign)).any()
+@pytest.mark.parametrize("where", ["top-left", "bottom-left"])
+def test_text_that_is_not_a_subtitle_stays_picture(where: str) -> None:
+    """A title card or a sign at the top, a credit or a logo in a corner."""
+    text, _ = with_text(photo("coffee"), "white", lines=("DIRECTED BY", "A. SMITHEE"), where=where)
+    assert not subtitles.mask(np.asarray(text)).any()
 
 
 @pytest.mark.parametrize("kind", ["white", "yellow"])
