@@ -1,16 +1,18 @@
 """Subtitles burnt into a screenshot, found and painted out before the picture is measured.
 
-A screenshot of a film is often taken with subtitles on. The network block hardly notices
-them, but the measured blocks (``grade``, ``style``) do: a line of white letters with black
-outlines adds highlights, shadows, contrast, edges and grain to the bottom of the frame, and on
-real feature-film stills it cost ``grade`` and ``style`` a third of their films-never-seen
-accuracy (``benchmarks/screenshots.py``).
+A screenshot of a film is often taken with subtitles on, and letters are not the film's look.
+A line of white letters with black outlines adds highlights, shadows, contrast, edges and
+grain to the bottom of the frame, which ``grade`` and ``style`` measure, and text, which the
+network sees. On real feature-film stills (``benchmarks/screenshots.py``) subtitles cut the
+default's films-never-seen frame top-1 among 136 directors from 0.079 to 0.058; painted out,
+it is 0.079 again.
 
-A subtitle is drawn to be read on any picture, so it is **bright letters touching a dark
-outline or shadow, in a line, centred, in the lower part of the frame**. Those pixels and
-their outlines are painted over from their surroundings (OpenCV's Telea inpainting), and the
-picture is measured as if they were not there. Anything that is not such a line is left as it
-is: a frame without subtitles is measured unchanged.
+A subtitle is drawn to be read on any picture, so it is **bright white or yellow letters,
+lighter than what surrounds their strokes, in a centred line of many thin strokes, in the
+lower part of the frame**. Those letters and their outlines are painted over from their
+surroundings (OpenCV's Telea inpainting), and the picture is measured as if they were not
+there. Anything that is not such a line is left as it is: a frame where nothing is found is
+measured unchanged.
 """
 
 from __future__ import annotations
