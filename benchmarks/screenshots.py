@@ -26,15 +26,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from _common import CACHE
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from whodirected.config import EmbedConfig, TrainConfig
 from whodirected.features.dataset import Dataset, load_dataset
 from whodirected.features.embed import embed_dataset
-from whodirected.models.checks import films_never_seen_rotations, unseen_film_figures, unseen_film_folds
-from whodirected.models.heads import fit
+from whodirected.models.checks import films_never_seen_rotations, unseen_film_figures, unseen_film_scores
 from whodirected.models.labelled import labelled
 
 WORDS = tuple(
@@ -180,13 +178,8 @@ def figures(frames, shots, backbone: str, config: TrainConfig) -> dict[str, floa
     store = CACHE / "stills-features"  # keyed by each file's bytes: shared with real.py
     data = labelled(frames, embed_dataset(frames, backbone, store))
     queries = embed_dataset(shots, backbone, store).matrix
-    probas, labels, films = [], [], []
-    for r, (train, test) in enumerate(unseen_film_folds(data, films_never_seen_rotations(data))):
-        scaler, head = fit(data, config, train)
-        probas.append(head.predict_proba(scaler.transform(queries[test])))
-        labels.append(data.y[test])
-        films.append(np.char.add(f"{r}:", data.groups[test].astype(str)))
-    return unseen_film_figures(np.concatenate(probas), np.concatenate(labels), np.concatenate(films))
+    rotations = films_never_seen_rotations(data)
+    return unseen_film_figures(*unseen_film_scores(data, config, rotations, queries=queries))
 
 
 def main() -> None:

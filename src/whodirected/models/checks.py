@@ -155,14 +155,17 @@ def unseen_film_folds(data: Labelled, rotations: int) -> list[tuple[np.ndarray, 
 
 
 def unseen_film_scores(
-    data: Labelled, config: TrainConfig, rotations: int, head=None
+    data: Labelled, config: TrainConfig, rotations: int, head=None, queries: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-training probabilities of every held-out frame of every rotation, their labels and
-    the (rotation, film) each belongs to; ``head`` fixes the head's tuned settings."""
+    the (rotation, film) each belongs to; ``head`` fixes the head's tuned settings. ``queries``
+    (one row per frame of ``data``) are what is asked about the held-out frames instead of their
+    own features: the same frames as screenshots, say."""
+    asked = data.x if queries is None else queries
     probas, labels, films = [], [], []
     for r, (train_idx, test_idx) in enumerate(unseen_film_folds(data, rotations)):
         scaler, fitted = fit(data, config, train_idx, head)
-        probas.append(fitted.predict_proba(scaler.transform(data.x[test_idx])))
+        probas.append(fitted.predict_proba(scaler.transform(asked[test_idx])))
         labels.append(data.y[test_idx])
         films.append(np.char.add(f"{r}:", data.groups[test_idx].astype(str)))
     return np.concatenate(probas), np.concatenate(labels), np.concatenate(films)
