@@ -21,6 +21,7 @@ import argparse
 import hashlib
 import io
 import random
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +33,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from whodirected.config import EmbedConfig, TrainConfig
 from whodirected.features.dataset import Dataset, load_dataset
 from whodirected.features.embed import embed_dataset
+from whodirected.features.images import load_picture
 from whodirected.models.checks import films_never_seen_rotations, unseen_film_figures, unseen_film_scores
 from whodirected.models.labelled import labelled
 
@@ -145,6 +147,40 @@ def controls(image: Image.Image, rng: random.Random) -> Image.Image:
     return image.convert("RGB")
 
 
+def web_page(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A browser window at 1920 x 1080 around a video page: the picture in a 16:9 player (black
+    bars) in its upper left, a title and a channel line under it, a column of suggested videos
+    (coloured thumbnails, two lines of text each) to its right; a light or a dark theme."""
+    dark = rng.random() < 0.5
+    page, ink, faint = (
+        ((15, 15, 15), (241, 241, 241), (170, 170, 170))
+        if dark
+        else ((255, 255, 255), (15, 15, 15), (96, 96, 96))
+    )
+    screen = Image.new("RGB", (1920, 1080), page)
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((0, 0, 1920, 56), fill=(33, 33, 33) if dark else (248, 248, 248))  # the address bar
+    draw.rounded_rectangle((560, 10, 1360, 46), 18, outline=faint, width=2)
+    left, top, width = 24, 80, 1280
+    box = Image.new("RGB", (width, width * 9 // 16))
+    scale = min(box.width / image.width, box.height / image.height)
+    fitted = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
+    box.paste(fitted, ((box.width - fitted.width) // 2, (box.height - fitted.height) // 2))
+    screen.paste(box, (left, top))
+    font, small = ImageFont.load_default(28), ImageFont.load_default(18)
+    y = top + box.height + 16
+    draw.text((left, y), " ".join(rng.choice(WORDS) for _ in range(6)).title(), font=font, fill=ink)
+    draw.ellipse((left, y + 52, left + 40, y + 92), fill=faint)
+    draw.text((left + 52, y + 60), " ".join(rng.choice(WORDS) for _ in range(2)), font=small, fill=faint)
+    for i in range(9):  # suggested videos
+        x, y = left + width + 24, top + i * 108
+        colour = tuple(rng.randint(30, 220) for _ in range(3))
+        draw.rectangle((x, y, x + 168, y + 94), fill=colour)
+        draw.text((x + 180, y + 6), " ".join(rng.choice(WORDS) for _ in range(4)), font=small, fill=ink)
+        draw.text((x + 180, y + 34), " ".join(rng.choice(WORDS) for _ in range(2)), font=small, fill=faint)
+    return screen
+
+
 VARIANTS: dict[str, Callable[[Image.Image, random.Random], Image.Image]] = {
     "player": player,
     "subtitles": subtitles,
@@ -152,6 +188,7 @@ VARIANTS: dict[str, Callable[[Image.Image, random.Random], Image.Image]] = {
     "small jpeg": small_jpeg,
     "cropped": cropped,
     "controls": controls,
+    "web page": web_page,
 }
 
 
@@ -171,6 +208,20 @@ def screenshots(dataset: Dataset, name: str) -> Dataset:
             partial.replace(out)
         paths.append(out)
     return replace(dataset, root=folder, frames=dataset.frames.assign(path=paths))
+
+
+def as_predict_reads(shots: Dataset, folder: Path) -> Dataset:
+    """``shots`` as ``predict`` reads a picture before any backbone sees it (``load_picture``:
+    uniform borders trimmed, the picture found in a screenshot of a page, huge ones shrunk),
+    written into ``folder`` (features are cached by the files' bytes, so unchanged pictures cost
+    nothing the next time)."""
+    paths = []
+    for path in shots.frames.path:
+        out = folder / Path(path).relative_to(shots.root)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        load_picture(path).save(out, compress_level=1)
+        paths.append(out)
+    return replace(shots, root=folder, frames=shots.frames.assign(path=paths))
 
 
 def figures(frames, shots, backbone: str, config: TrainConfig) -> dict[str, float]:
@@ -209,7 +260,9 @@ def main() -> None:
         start, cells = time.perf_counter(), []
         for _, part in sets:
             shots = part if name == "frames" else screenshots(part, name)
-            got = figures(part, shots, args.backbone, config)
+            with tempfile.TemporaryDirectory() as read:
+                shots = as_predict_reads(shots, Path(read))
+                got = figures(part, shots, args.backbone, config)
             cells.append(f"{got['top1']:.3f} | {got['top5']:.3f} | {got['film_verdict']:.3f}")
         print(f"| {name} | {' | '.join(cells)} | ({time.perf_counter() - start:.0f} s)", flush=True)
 

@@ -162,6 +162,21 @@ def test_json_and_save_schema(model_dir: Path, frames: Dataset, tmp_path: Path) 
 
 
 # -- messy screenshots --------------------------------------------------------------------------
+def video_page(frame: Image.Image, page: tuple, ink: tuple) -> Image.Image:
+    """A browser screenshot of a video site: the frame in a player, a title under it and a
+    column of suggested videos beside it."""
+    w, h = frame.size
+    screen = Image.new("RGB", (w * 3 // 2 + 60, h * 3 // 2 + 40), page)
+    draw = ImageDraw.Draw(screen)
+    screen.paste(frame, (20, 30))
+    draw.text((20, h + 40), "The film's title, and who uploaded it", fill=ink)
+    for i in range(4):
+        top = 30 + i * (h // 4 + 6)
+        draw.rectangle((w + 40, top, w + 40 + w // 4, top + h // 4), fill=(40 + 50 * i, 90, 200 - 40 * i))
+        draw.text((w + 50 + w // 4, top + 4), "Another video", fill=ink)
+    return screen
+
+
 def messy_variants(path: str, tmp_path: Path) -> dict[str, Path]:
     frame = Image.open(path).convert("RGB")
     w, h = frame.size
@@ -178,6 +193,8 @@ def messy_variants(path: str, tmp_path: Path) -> dict[str, Path]:
     rgba.putalpha(255)
     out["png with alpha"] = rgba
     out["greyscale"] = frame.convert("L")
+    out["web page, light"] = video_page(frame, (255, 255, 255), (20, 20, 20))
+    out["web page, dark"] = video_page(frame, (15, 15, 15), (235, 235, 235))
     paths = {}
     for name, image in out.items():
         paths[name] = tmp_path / f"{name.replace(' ', '-')}.png"
@@ -204,6 +221,9 @@ def test_border_trimming_and_subtitles_keep_the_picture(frames: Dataset, tmp_pat
     source = frames.frames.path.iloc[0]
     variants = messy_variants(source, tmp_path)
     assert trim_borders(Image.open(variants["player border"])).size == Image.open(source).size
+    for page in ("web page, light", "web page, dark"):  # the picture found on the page, to a pixel or two
+        found, size = trim_borders(Image.open(variants[page])).size, Image.open(source).size
+        assert all(0.97 * side <= got <= side for got, side in zip(found, size, strict=True)), (page, found)
     white = Image.new("RGB", (400, 300), (255, 255, 255))
     assert trim_borders(white).size == white.size  # all border: nothing trimmed
     picture = Image.open(source).convert("RGB")

@@ -110,12 +110,17 @@ def from_array(pixels: np.ndarray) -> Image.Image:
 
 
 def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 1024) -> Image.Image:
-    """Remove flat, non-black borders (a player's frame, a screen grab's margin) from each edge.
+    """Cut a screenshot down to the film's picture: the picture found on a page or in a window
+    around it (:func:`find_picture`), else flat, non-black borders (a player's frame, a screen
+    grab's margin) removed from each edge.
 
     Black borders are letterbox or pillarbox bars, part of the film's look: they are kept.
     Nothing is trimmed if less than ``min_keep`` of either side would remain. The borders are
     found on a copy at most ``work_side`` pixels wide, so huge screenshots stay cheap.
     """
+    picture = find_picture(image)
+    if picture is not None:
+        return image.crop(picture)
     small = image.convert("RGB")
     edges = np.asarray(small)
     outer = [edges[0], edges[-1], edges[:, 0], edges[:, -1]]
@@ -147,6 +152,88 @@ def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 102
     if box[3] - box[1] < min_keep * image.height or box[2] - box[0] < min_keep * image.width:
         return image
     return image.crop(box)
+
+
+PAGE_WORK_SIDE = 480  # a page is searched for on a copy this wide
+PAGE_TOLERANCE = 8  # 0-255 levels: a pixel this close to the page's colour is page
+PAGE_RING = 0.6  # share of the outermost pixels that must be page for a screenshot to be a page
+PICTURE_MIN = 0.12  # share of the screenshot the picture must cover at least
+PICTURE_FILL = 0.6  # share of its box the picture must fill (dark parts may merge with a dark page)
+PICTURE_SIDES = 0.25  # share of each side of its box along which the picture must show
+PICTURE_ASPECT = (0.9, 3.0)  # width over height a film's picture has
+
+
+def find_picture(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """Where the film's picture is in a screenshot of a page or a window (a video site in a
+    browser, a player with a playlist beside it), as a box ``(left, top, right, bottom)``, or
+    ``None`` when the screenshot is not one.
+
+    A page is a flat colour over most of the screenshot's outermost pixels. The picture is the
+    largest patch of anything else (page colour inside it included, unless it runs out to the
+    page): a rectangle with a film's proportions, covering :data:`PICTURE_MIN` of the screenshot
+    or more, filling :data:`PICTURE_FILL` of its box and showing along :data:`PICTURE_SIDES` of
+    each side. Titles, buttons and thumbnails are smaller. A film's frame is not flat around its
+    edge, so it is not a page; a frame inside black bars alone is not a page either (the bars
+    are measured, then trimmed, as in training: :func:`whodirected.features.style.trim_bars`).
+    """
+    import cv2
+
+    def ring(a: np.ndarray) -> np.ndarray:  # the outermost pixels
+        return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+
+    def page_like(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+        return np.abs(pixels - colour).max(axis=-1) <= PAGE_TOLERANCE
+
+    w, h = image.size
+    lines = [
+        image.crop(box).convert("RGB")
+        for box in ((0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h))
+    ]
+    outermost = np.concatenate([np.asarray(line, dtype=np.int16).reshape(-1, 3) for line in lines])
+    if page_like(outermost, np.median(outermost, axis=0)).mean() < PAGE_RING:  # the usual case: a frame
+        return None
+    small = image.convert("RGB")
+    if max(small.size) > PAGE_WORK_SIDE:
+        small = small.copy()
+        small.thumbnail((PAGE_WORK_SIDE, PAGE_WORK_SIDE), Image.Resampling.BOX)
+    rgb = np.asarray(small, dtype=np.int16)
+    h, w = rgb.shape[:2]
+    if min(h, w) < 32:
+        return None
+    page_colour = np.median(ring(rgb), axis=0)
+    is_page = page_like(rgb, page_colour).astype(np.uint8)
+    if ring(is_page).mean() < PAGE_RING:
+        return None
+    _, labels = cv2.connectedComponents(is_page, connectivity=4)
+    edge = np.unique(ring(labels))
+    outside = np.isin(labels, edge[edge > 0]) & (is_page > 0)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((~outside).astype(np.uint8), connectivity=4)
+    if count < 2:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    left, top, width, height, area = (int(v) for v in stats[best])
+    box = labels[top : top + height, left : left + width] == best
+    inner = box[1:-1, 1:-1] if min(box.shape) > 2 else box  # edge pixels of the copy mix in page
+    sides = (inner[0].mean(), inner[-1].mean(), inner[:, 0].mean(), inner[:, -1].mean())
+    if (
+        area < PICTURE_MIN * h * w
+        or area < PICTURE_FILL * width * height
+        or min(sides) < PICTURE_SIDES
+        or not PICTURE_ASPECT[0] <= width / height <= PICTURE_ASPECT[1]
+        or (width >= w - 2 and height >= h - 2)  # the whole screenshot: nothing around it
+    ):
+        return None
+    others = (~outside).sum() - area  # what else is on the page: titles, buttons, thumbnails
+    if page_colour.max() < BORDER_DARK and others < 0.002 * h * w:
+        return None  # a frame inside black bars, not a page
+    sx, sy = image.width / w, image.height / h
+    inset = int(sx > 1 or sy > 1)  # an edge pixel of a shrunk copy mixes page and picture: left out
+    return (
+        int(np.ceil((left + inset) * sx)),
+        int(np.ceil((top + inset) * sy)),
+        int(np.floor((left + width - inset) * sx)),
+        int(np.floor((top + height - inset) * sy)),
+    )
 
 
 def _flat_line(line: np.ndarray) -> bool:
