@@ -176,7 +176,7 @@ class PredictConfig:
     aggregate: str | None = None  # mean, log or none; None: mean for clips, none for folders
     clip_frames: int = 16  # frames sampled over a video clip
     batch_size: int = 16  # frames per forward pass
-    trim_borders: bool = True  # remove uniform borders (player UI, screenshot margins)
+    trim_borders: bool = True  # cut to the picture: uniform borders, a web page or window around it
     min_side: int = 32  # pictures smaller than this on a side (after trimming) are "too small to judge"
     min_detail: float = 2.0  # brightness std (0-255) under which a picture is a "blank frame"
     max_pixels: int = MAX_PIXELS  # images larger than this are refused unread

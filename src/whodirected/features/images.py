@@ -1,5 +1,6 @@
 """Reading images safely: size cap before decoding, EXIF rotation, every mode made RGB; and
-cleaning real screenshots (uniform borders of a player or a screen grab trimmed)."""
+cleaning real screenshots (the picture found on a page or in a window around it, uniform
+borders of a player or a screen grab trimmed)."""
 
 from __future__ import annotations
 
@@ -248,7 +249,8 @@ def load_picture(
     max_pixels: int = PredictConfig.max_pixels,
     max_bytes: int = PredictConfig.max_bytes,
 ) -> Image.Image:
-    """Any accepted input as an upright RGB picture, uniform borders trimmed (``ImageError``)."""
+    """Any accepted input as an upright RGB picture, cut to the film's picture (:func:`trim_borders`;
+    ``ImageError``)."""
     if isinstance(image, Image.Image):
         picture = to_rgb(image)
     elif isinstance(image, np.ndarray):

@@ -51,7 +51,7 @@ def predict(
         bool | None,
         typer.Option(
             "--trim/--no-trim",
-            help=f"Trim uniform borders: player UI, margins (default: {'trim' if D.trim_borders else 'no-trim'}).",
+            help=f"Cut screenshots to the picture: uniform borders, a web page or window around it (default: {'trim' if D.trim_borders else 'no-trim'}).",
         ),
     ] = None,
     explain: Annotated[
