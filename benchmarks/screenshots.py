@@ -4,7 +4,9 @@
 
 A model is trained on frames, but a user asks about a screenshot: taken from a player at full
 screen (the film inside black bars), with subtitles on, shrunk and recompressed by a chat app,
-cropped, or with the player's controls showing. This holds out one film of each director with
+cropped, with the player's controls showing, or of a whole web page around the video. Each is
+read as ``predict`` reads a picture (``load_picture``: borders trimmed, the picture found on a
+page) before the features see it. This holds out one film of each director with
 two or more, in turn, on the real feature-film stills that ``../shared/data/real-stills/build.sh``
 builds outside the repository (as ``benchmarks/real.py --stills`` does), trains the recipe on
 the rest *as they are*, and asks about each held-out still turned into each kind of screenshot.
