@@ -99,3 +99,18 @@ def test_a_huge_screenshot_is_searched_on_a_small_copy() -> None:
     picture = photo("astronaut", width=3200, aspect=1.78)
     screen, box = page(picture, (255, 255, 255), (15, 15, 15))
     assert close(find_picture(screen), box, 2 * int(np.ceil(screen.width / 480)))
+
+
+@pytest.mark.parametrize("background", [(255, 255, 255), (0, 0, 0)])
+def test_a_phone_screenshot_of_a_video_app(background: tuple) -> None:
+    """Portrait, the video across the whole width under the status bar, comments below it."""
+    ink = tuple(255 - c for c in background)
+    picture = photo("astronaut", width=1170, aspect=1.78)
+    screen = Image.new("RGB", (1170, 2532), background)
+    draw, font = ImageDraw.Draw(screen), ImageFont.load_default(36)
+    draw.text((40, 40), "9:41", font=font, fill=ink)
+    screen.paste(picture, (0, 140))
+    for i in range(10):
+        draw.text((40, 180 + picture.height + i * 90), "A comment on the video", font=font, fill=ink)
+    box = (0, 140, picture.width, 140 + picture.height)
+    assert close(find_picture(screen), box, 2 * int(np.ceil(screen.height / 480)))
