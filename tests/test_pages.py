@@ -64,11 +64,12 @@ def close(found, expected, tolerance: int) -> bool:
 )
 def test_the_picture_is_found_on_a_page(name: str, theme: tuple) -> None:
     background, ink, player = theme
-    if name == "hubble_deep_field" and max(background) < 128 and not player:
-        pytest.skip("a black sky on a black page: nothing tells them apart")
     picture = photo(name, aspect=2.39 if player else 1.78)
     screen, box = page(picture, background, ink, player)
     found = find_picture(screen)
+    if name == "hubble_deep_field" and max(background) < 128 and not player:
+        assert found is None  # a black sky on a black page: no telling them apart, so no cut
+        return
     if player:  # the player is found, bars and all: the bars are trimmed later, as in training
         left, top = box[0], 64
         assert close(found, (left, top, left + picture.width, top + picture.width * 9 // 16), 6), found
