@@ -162,6 +162,7 @@ PICTURE_MIN = 0.12  # share of the screenshot the picture must cover at least
 PICTURE_FILL = 0.6  # share of its box the picture must fill (dark parts may merge with a dark page)
 PICTURE_SIDES = 0.25  # share of each side of its box along which the picture must show
 PICTURE_ASPECT = (0.9, 3.0)  # width over height a film's picture has
+PAGE_CONTENT = 0.002  # share of a black page that titles or thumbnails cover, else it is bars
 
 
 def find_picture(image: Image.Image) -> tuple[int, int, int, int] | None:
@@ -225,7 +226,7 @@ def find_picture(image: Image.Image) -> tuple[int, int, int, int] | None:
     ):
         return None
     others = (~outside).sum() - area  # what else is on the page: titles, buttons, thumbnails
-    if page_colour.max() < BORDER_DARK and others < 0.002 * h * w:
+    if page_colour.max() < BORDER_DARK and others < PAGE_CONTENT * h * w:
         return None  # a frame inside black bars, not a page
     sx, sy = image.width / w, image.height / h
     inset = int(sx > 1 or sy > 1)  # an edge pixel of a shrunk copy mixes page and picture: left out
