@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from whodirected.features.dataset import load_dataset
 from whodirected.models.model import Model
@@ -107,6 +107,18 @@ def test_good_image_gives_the_predict_json(server: str, demo_frames: Path, demo_
     assert "versions" not in info and "path" not in info and "path" not in body["model"]
     assert info["open_set"]["threshold"] == prediction["min_confidence"]
     assert httpx.get(f"{server}/openapi.json").json()["paths"]["/api/predict"]
+
+    picture = Image.open(frame.path).convert("RGB")  # a screenshot of a web page around the frame
+    page = Image.new("RGB", (picture.width * 3 // 2 + 60, picture.height * 3 // 2 + 40), (255, 255, 255))
+    page.paste(picture, (20, 30))
+    draw = ImageDraw.Draw(page)
+    draw.text((20, picture.height + 40), "The film's title, and who uploaded it", fill=(20, 20, 20))
+    draw.rectangle(
+        (picture.width + 40, 30, picture.width * 5 // 4 + 40, 30 + picture.height // 4), fill=(200, 60, 60)
+    )
+    (on_page,) = post(server, png(page), "page.png").json()["predictions"]
+    assert on_page["ranking"][0]["director"] == frame.director
+    assert on_page["evidence"][0]["id"] == prediction["evidence"][0]["id"]
 
 
 def test_bad_uploads_get_one_clear_error(server: str) -> None:
