@@ -4,6 +4,7 @@ Blender films), with the generated demo library beside it as a sanity check only
 
     python benchmarks/real.py [--only TEXT]   # only the rows whose features contain TEXT
     python benchmarks/real.py --stills DIR    # first, films never seen on real feature-film stills
+    python benchmarks/real.py --stills DIR --small-libraries 14   # and 20 random libraries of 14 directors
 
 **Films never seen, first** (``--stills``): the real feature-film stills that
 ``../shared/data/real-stills/build.sh`` builds outside the repository (6 stills a film, 35 of
@@ -145,6 +146,33 @@ def films_never_seen(stills: Path, only: str) -> None:
     print()
 
 
+def films_never_seen_in_small_libraries(stills: Path, directors: int, sets: int = 20) -> None:
+    """The default on films never seen in libraries of ``directors`` directors with 2-3 films
+    each, drawn ``sets`` times at random from the real stills: how much the figure depends on
+    the library rather than on the features."""
+    dataset = load_dataset(stills)
+    films = dataset.frames.groupby("director").film.nunique()
+    pool = sorted(films[(films >= 2) & (films <= 3)].index)
+    if len(pool) < directors:
+        raise SystemExit(
+            f"only {len(pool)} directors of the stills have 2-3 films; ask for at most that many"
+        )
+    rng = np.random.default_rng(0)
+    figures = []
+    for _ in range(sets):
+        keep = dataset.frames.director.isin(rng.choice(pool, directors, replace=False))
+        part = replace(dataset, frames=dataset.frames[keep].reset_index(drop=True))
+        features = embed_dataset(part, DEFAULT[0], CACHE / "stills-features")
+        check = unseen_film_check(labelled(part, features), TrainConfig(chance_permutations=0))
+        figures.append((check["top1"]["value"], check["film_verdict"]["value"]))
+    top1, film = np.asarray(figures).T
+    print(
+        f"{sets} libraries of {directors} directors with 2-3 films ({DEFAULT[0]}, films never seen; chance "
+        f"{1 / directors:.3f}): frame top-1 {top1.mean():.3f} (sd {top1.std():.3f}, {top1.min():.3f}-"
+        f"{top1.max():.3f}), one verdict per film {film.mean():.3f} (sd {film.std():.3f})\n"
+    )
+
+
 def frames_of(root, out, config: ExtractConfig):
     summary = extract_library(root, out, config, jobs=2)
     if summary.errors:
@@ -223,6 +251,12 @@ def main() -> None:
     )
     parser.add_argument("--stills-only", action="store_true", help="only the films-never-seen table")
     parser.add_argument(
+        "--small-libraries",
+        type=int,
+        metavar="N",
+        help="with --stills: also the default in 20 random libraries of N directors with 2-3 films",
+    )
+    parser.add_argument(
         "--extract-mode",
         default=ExtractConfig.mode,
         help="how the real clips' frames are sampled (extract's modes)",
@@ -230,6 +264,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.stills is not None:
         films_never_seen(args.stills, args.only)
+        if args.small_libraries:
+            films_never_seen_in_small_libraries(args.stills, args.small_libraries)
     else:
         print(
             "(films never seen: pass --stills DIR, the real stills built by ../shared/data/real-stills/build.sh)"
