@@ -82,16 +82,17 @@ def test_the_picture_is_found_on_a_page(name: str, theme: tuple) -> None:
 @pytest.mark.parametrize("name", PHOTOS)
 def test_frames_are_left_alone(name: str) -> None:
     """A frame, a frame in black bars (measured as bars, then trimmed, as in training), a flat
-    page with only small things on it, and a blank page are not pages with a picture."""
+    page with only a small picture on it, and a blank page are not pages with a picture."""
     picture = photo(name)
     assert find_picture(picture) is None
     bars = Image.new("RGB", (picture.width, picture.height + 160))
     bars.paste(picture, (0, 80))
     assert find_picture(bars) is None
     assert trim_borders(bars).size == bars.size
-    small = photo(name, width=200)
-    screen, _ = page(small, (255, 255, 255), (15, 15, 15))  # the picture is under an eighth of it
-    assert find_picture(screen) is None
+    article = Image.new("RGB", (1280, 800), (255, 255, 255))  # a picture of 2 % of the page: an icon
+    article.paste(photo(name, width=160), (560, 300))
+    ImageDraw.Draw(article).text((560, 400), "A caption under a small picture", fill=(15, 15, 15))
+    assert find_picture(article) is None
     blank = Image.new("RGB", (800, 450), (255, 255, 255))
     assert find_picture(blank) is None and find_picture(Image.new("RGB", (20, 10))) is None
 
@@ -115,3 +116,19 @@ def test_a_phone_screenshot_of_a_video_app(background: tuple) -> None:
         draw.text((40, 180 + picture.height + i * 90), "A comment on the video", font=font, fill=ink)
     box = (0, 140, picture.width, 140 + picture.height)
     assert close(find_picture(screen), box, 2 * int(np.ceil(screen.height / 480)))
+
+
+def test_a_video_embedded_in_an_article() -> None:
+    """A 640-pixel video among the lines of an article on a 1920 x 1080 screenshot (11 %)."""
+    screen = Image.new("RGB", (1920, 1080), (250, 250, 250))
+    draw, font = ImageDraw.Draw(screen), ImageFont.load_default(20)
+    for i in range(6):
+        draw.text(
+            (560, 60 + i * 30), "A paragraph of the article about the film", font=font, fill=(30, 30, 30)
+        )
+    picture = photo("chelsea", width=640, aspect=1.78)
+    screen.paste(picture, (560, 260))
+    for i in range(8):
+        draw.text((560, 280 + picture.height + i * 30), "More of the article", font=font, fill=(30, 30, 30))
+    box = (560, 260, 560 + picture.width, 260 + picture.height)
+    assert close(find_picture(screen), box, 2 * int(np.ceil(screen.width / 480)))

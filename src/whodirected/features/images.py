@@ -158,7 +158,7 @@ def trim_borders(image: Image.Image, min_keep: float = 0.3, work_side: int = 102
 PAGE_WORK_SIDE = 480  # a page is searched for on a copy this wide
 PAGE_TOLERANCE = 8  # 0-255 levels: a pixel this close to the page's colour is page
 PAGE_RING = 0.6  # share of the outermost pixels that must be page for a screenshot to be a page
-PICTURE_MIN = 0.12  # share of the screenshot the picture must cover at least
+PICTURE_MIN = 0.05  # share of the screenshot the picture must cover at least (a 640-px video on a 1080p page)
 PICTURE_FILL = 0.6  # share of its box the picture must fill (dark parts may merge with a dark page)
 PICTURE_SIDES = 0.25  # share of each side of its box along which the picture must show
 PICTURE_ASPECT = (0.9, 3.0)  # width over height a film's picture has
