@@ -186,17 +186,21 @@ def find_picture(image: Image.Image) -> tuple[int, int, int, int] | None:
     def page_like(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
         return np.abs(pixels - colour).max(axis=-1) <= PAGE_TOLERANCE
 
-    w, h = image.size
+    width, height = image.size  # first its four outermost lines alone, at full size
     lines = [
         image.crop(box).convert("RGB")
-        for box in ((0, 0, w, 1), (0, h - 1, w, h), (0, 0, 1, h), (w - 1, 0, w, h))
+        for box in (
+            (0, 0, width, 1),
+            (0, height - 1, width, height),
+            (0, 0, 1, height),
+            (width - 1, 0, width, height),
+        )
     ]
     outermost = np.concatenate([np.asarray(line, dtype=np.int16).reshape(-1, 3) for line in lines])
     if page_like(outermost, np.median(outermost, axis=0)).mean() < PAGE_RING:  # the usual case: a frame
         return None
-    small = image.convert("RGB")
+    small = image.convert("RGB")  # a copy, whatever the mode
     if max(small.size) > PAGE_WORK_SIDE:
-        small = small.copy()
         small.thumbnail((PAGE_WORK_SIDE, PAGE_WORK_SIDE), Image.Resampling.BOX)
     rgb = np.asarray(small, dtype=np.int16)
     h, w = rgb.shape[:2]
